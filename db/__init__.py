@@ -1,0 +1,1 @@
+"""Mango ISP database package: settings, connections, cluster bootstrap, migrate, demo data, CLI."""

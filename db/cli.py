@@ -1,0 +1,278 @@
+"""The `mango` command: set-up, migrations, demo data, the web client, agents, users and jobs."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg
+
+from db import settings as settings_mod
+from db.settings import ROOT, Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return settings_mod.load(getattr(args, "database", None))
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from db import bootstrap, migrate
+
+    s = _settings(args)
+    bootstrap.ensure_roles(s)
+    bootstrap.ensure_database(s)
+    migrate.migrate(s)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from db import migrate
+
+    s = _settings(args)
+    count = migrate.migrate(s, revision=args.revision)
+    print(f"{s.dbname}: migrations at {args.revision}, {count} procedure files applied")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from db import demo
+
+    return demo.main(_settings(args), customers=args.customers, seed=args.seed, once=args.once)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    s = _settings(args)
+    os.environ.setdefault("DATABASE_URL", s.database_url)
+    uvicorn.run(
+        "webclient.staff.app:create_app",
+        factory=True,
+        host=args.host or s.web_host,
+        port=args.port or s.web_port,
+        workers=args.workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from agents import run_agent
+
+    return run_agent(args.name, _settings(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the staff web client and the agents in the foreground; Ctrl-C stops them all."""
+    from agents import DEFAULT_AGENTS
+
+    s = _settings(args)
+    exe = [sys.executable, "-m", "db.cli"]
+    procs = [subprocess.Popen([*exe, "web", "--workers", str(args.workers)], cwd=ROOT)]
+    for name in DEFAULT_AGENTS:
+        procs.append(subprocess.Popen([*exe, "agent", name], cwd=ROOT))
+    from db.demo import DEMO_LOGINS
+
+    print(f"\nMango ISP staff client: http://{s.web_host}:{s.web_port}/")
+    print("Demo logins (user / password):")
+    for user, password, roles in DEMO_LOGINS:
+        print(f"  {user:12} {password:18} {roles}")
+    print("Ctrl-C stops everything.\n", flush=True)
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, lambda *_: stop())
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    return 0
+
+
+def _admin_conn(args: argparse.Namespace) -> psycopg.Connection:
+    return psycopg.connect(_settings(args).admin_conninfo(), autocommit=True)
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password:
+        return str(args.password)
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("the passwords differ")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    with _admin_conn(args) as conn:
+        row = conn.execute(
+            "select auth.create_user(%s, %s, %s, %s, %s, %s)",
+            [args.username, args.full_name or args.username, args.email, args.language,
+             _split(args.roles), _password(args)],
+        ).fetchone()
+    print(f"user {args.username} created (id {row[0] if row else '?'})")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    with _admin_conn(args) as conn:
+        uid = _user_id(conn, args.username)
+        conn.execute("select auth.set_password(%s, %s)", [uid, _password(args)])
+    print(f"password of {args.username} changed; their sessions ended")
+    return 0
+
+
+def cmd_user_roles(args: argparse.Namespace) -> int:
+    with _admin_conn(args) as conn:
+        uid = _user_id(conn, args.username)
+        if args.roles is not None:
+            conn.execute(
+                "select auth.update_user(id, full_name, email, language, %s, active) from auth.users where id = %s",
+                [_split(args.roles), uid],
+            )
+        row = conn.execute("select roles, db_role from auth.users where id = %s", [uid]).fetchone()
+    assert row is not None
+    print(f"{args.username}: {', '.join(row[0]) or '(no roles)'} (database role {row[1]})")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    with _admin_conn(args) as conn:
+        rows = conn.execute(
+            "select username, full_name, array_to_string(roles, ','), active, language from auth.users order by username"
+        ).fetchall()
+    for username, name, roles, active, lang in rows:
+        print(f"{username:16} {name:28} {roles:34} {lang} {'' if active else 'inactive'}")
+    return 0
+
+
+def _user_id(conn: psycopg.Connection, username: str) -> int:
+    row = conn.execute("select id from auth.users where username = %s", [username]).fetchone()
+    if row is None:
+        raise SystemExit(f"no user {username}")
+    return int(row[0])
+
+
+def _split(roles: str | None) -> list[str]:
+    return [r.strip() for r in (roles or "").split(",") if r.strip()]
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from agents.jobs import print_jobs, submit
+
+    s = _settings(args)
+    if args.action == "submit":
+        job_id = submit(s, args.kind, args.params)
+        print(f"job {job_id} queued")
+        if not args.watch:
+            return 0
+    return print_jobs(s, watch=args.watch, limit=args.limit)
+
+
+def cmd_lint_sql(args: argparse.Namespace) -> int:
+    from db.lint import plpgsql_check
+
+    return plpgsql_check(_settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mango", description="Mango ISP: run an ISP on PostgreSQL.")
+    p.add_argument("--database", help="database name (default: from DATABASE_URL, else mango)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("setup", help="create roles, the database and extensions, then migrate")
+    sp.set_defaults(func=cmd_setup)
+
+    sp = sub.add_parser("migrate", help="alembic upgrade, then re-apply every procedures/ file")
+    sp.add_argument("--revision", default="head", help="target revision (default head)")
+    sp.set_defaults(func=cmd_migrate)
+
+    sp = sub.add_parser("demo", help="load deterministic demo data (a Czech operator)")
+    sp.add_argument("--customers", type=int, default=2000, help="how many customers (default 2000)")
+    sp.add_argument("--seed", type=int, default=20261125, help="random seed (same seed, same data)")
+    sp.add_argument("--once", action="store_true", help="do nothing if demo data is already loaded")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("web", help="serve the staff web client")
+    sp.add_argument("--host")
+    sp.add_argument("--port", type=int)
+    sp.add_argument("--workers", type=int, default=1)
+    sp.set_defaults(func=cmd_web)
+
+    sp = sub.add_parser("run", help="start the web client and the agents in the foreground")
+    sp.add_argument("--workers", type=int, default=2)
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("agent", help="run one agent (scheduler, provisioner, …) until SIGTERM")
+    sp.add_argument("name")
+    sp.set_defaults(func=cmd_agent)
+
+    sp = sub.add_parser("user", help="staff users")
+    usub = sp.add_subparsers(dest="user_command", required=True)
+    up = usub.add_parser("add", help="create a staff user")
+    up.add_argument("username")
+    up.add_argument("--full-name")
+    up.add_argument("--email")
+    up.add_argument("--language", default="cs", choices=["cs", "en"])
+    up.add_argument("--roles", default="", help="comma-separated: admin,billing,support,technician,sales,report")
+    up.add_argument("--password", help="(else asked for, or read from standard input)")
+    up.set_defaults(func=cmd_user_add)
+    up = usub.add_parser("passwd", help="set a user's password")
+    up.add_argument("username")
+    up.add_argument("--password")
+    up.set_defaults(func=cmd_user_passwd)
+    up = usub.add_parser("roles", help="show or set a user's roles")
+    up.add_argument("username")
+    up.add_argument("roles", nargs="?", help="comma-separated roles to set")
+    up.set_defaults(func=cmd_user_roles)
+    up = usub.add_parser("list", help="list staff users")
+    up.set_defaults(func=cmd_user_list)
+
+    sp = sub.add_parser("jobs", help="list background jobs, watch them, or submit one")
+    sp.add_argument("action", nargs="?", choices=["list", "submit"], default="list")
+    sp.add_argument("kind", nargs="?", help="job kind to submit")
+    sp.add_argument("--params", default="{}", help="job parameters as JSON")
+    sp.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    sp.add_argument("--limit", type=int, default=20)
+    sp.set_defaults(func=cmd_jobs)
+
+    sp = sub.add_parser("lint-sql", help="plpgsql_check every function of the database")
+    sp.set_defaults(func=cmd_lint_sql)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except psycopg.Error as exc:
+        diag = exc.diag
+        print(f"error: {diag.message_primary or exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+-- Schema usage for the application's roles. Object-level grants live beside each object.
+
+grant usage on schema auth, bus, audit, crm, catalog, billing, payment, doc, net, mon, prov, desk, process
+to mango_staff, mango_agent, mango_customer, mango_partner;
+grant usage on schema flow to mango_flow, mango_agent_flowcollector, mango_agent_scheduler;
+grant usage on schema report to mango_report, mango_staff;
+grant usage on schema auth to mango_web, mango_flow, mango_report;
+
+-- Nothing we create is executable by public unless granted on purpose.
+alter default privileges for role mango_owner revoke execute on functions from public;

@@ -1,0 +1,109 @@
+-- Operators (PLT-1) and their gap-free number series.
+
+create or replace function crm.tg_operators__validate()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  new.ico := nullif(regexp_replace(coalesce(new.ico, ''), '\s', '', 'g'), '');
+  new.dic := nullif(upper(regexp_replace(coalesce(new.dic, ''), '\s', '', 'g')), '');
+  if new.ico is not null and not crm.is_valid_ico(new.ico) then
+    raise exception 'IČO % is not valid: it must have 8 digits and a right check digit', new.ico
+      using errcode = 'MG001', column = 'ico';
+  end if;
+  if new.dic is not null and not crm.is_valid_dic(new.dic) then
+    raise exception 'DIČ % is not valid: expected CZ and 8 to 10 digits', new.dic
+      using errcode = 'MG001', column = 'dic';
+  end if;
+  if new.vat_payer and new.dic is null then
+    raise exception 'a VAT payer needs a DIČ' using errcode = 'MG001', column = 'dic';
+  end if;
+  if tg_op = 'UPDATE' then
+    new.updated_at := now();
+  end if;
+  return new;
+end;
+$$;
+comment on function crm.tg_operators__validate() is 'Check and normalise an operator''s IČO and DIČ.';
+revoke all on function crm.tg_operators__validate() from public;
+
+create or replace trigger _500_validate before insert or update on crm.operators
+for each row execute function crm.tg_operators__validate();
+
+create or replace function crm.format_number(p_format text, p_value bigint, p_date date)
+returns text
+language plpgsql immutable security invoker set search_path = ''
+as $$
+-- Placeholders: {YYYY} {YY} {MM} the year and month of the date, {N} or {N:width} the counter.
+declare
+  v text := p_format;
+  v_width integer;
+begin
+  v := replace(v, '{YYYY}', to_char(p_date, 'YYYY'));
+  v := replace(v, '{YY}', to_char(p_date, 'YY'));
+  v := replace(v, '{MM}', to_char(p_date, 'MM'));
+  v_width := coalesce((regexp_match(v, '\{N:(\d+)\}'))[1]::integer, 0);
+  if length(p_value::text) > greatest(v_width, 1) and v_width > 0 then
+    raise exception 'number series % is exhausted: % does not fit % digits', p_format, p_value, v_width
+      using errcode = 'MG003';
+  end if;
+  return regexp_replace(v, '\{N(:\d+)?\}', lpad(p_value::text, greatest(v_width, length(p_value::text)), '0'));
+end;
+$$;
+comment on function crm.format_number(text, bigint, date) is 'Format a number of a series ({YYYY}, {YY}, {MM}, {N:6}).';
+revoke all on function crm.format_number(text, bigint, date) from public;
+grant execute on function crm.format_number(text, bigint, date) to mango_staff, mango_agent;
+
+create or replace function crm.next_number(p_operator_id bigint, p_kind text, p_date date default current_date)
+returns text
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: counters are written only here. The counter row is locked by the upsert until the
+-- issuing transaction ends, and rolls back with it: numbers are gap-free under concurrency.
+declare
+  v_series crm.number_series;
+  v_year integer;
+  v_value bigint;
+begin
+  select * into v_series from crm.number_series where operator_id = p_operator_id and kind = p_kind;
+  if not found then
+    raise exception 'operator % has no number series "%"', p_operator_id, p_kind using errcode = 'MG002';
+  end if;
+  v_year := case when v_series.yearly then extract(year from p_date)::integer else 0 end;
+  insert into crm.number_series_counters as c (series_id, year, last_value)
+  values (v_series.id, v_year, v_series.start_value)
+  on conflict (series_id, year) do update set last_value = c.last_value + 1
+  returning last_value into v_value;
+  return crm.format_number(v_series.format, v_value, p_date);
+end;
+$$;
+comment on function crm.next_number(bigint, text, date) is 'Issue the next number of an operator''s series (gap-free).';
+revoke all on function crm.next_number(bigint, text, date) from public;
+grant execute on function crm.next_number(bigint, text, date) to mango_staff, mango_agent;
+
+alter table crm.operators enable row level security;
+alter table crm.number_series enable row level security;
+alter table crm.number_series_counters enable row level security;
+drop policy if exists staff_select_all on crm.operators;
+create policy staff_select_all on crm.operators for select to mango_staff using (true);
+drop policy if exists admin_insert_all on crm.operators;
+create policy admin_insert_all on crm.operators for insert to mango_admin with check (true);
+drop policy if exists admin_update_all on crm.operators;
+create policy admin_update_all on crm.operators for update to mango_admin using (true);
+drop policy if exists agent_select_all on crm.operators;
+create policy agent_select_all on crm.operators for select to mango_agent using (true);
+grant select on crm.operators to mango_staff, mango_agent;
+grant insert, update on crm.operators to mango_admin;
+
+drop policy if exists staff_select_all on crm.number_series;
+create policy staff_select_all on crm.number_series for select to mango_staff using (true);
+drop policy if exists admin_write_all on crm.number_series;
+create policy admin_write_all on crm.number_series for all to mango_admin using (true) with check (true);
+grant select on crm.number_series to mango_staff;
+grant insert, update, delete on crm.number_series to mango_admin;
+drop policy if exists staff_select_all on crm.number_series_counters;
+create policy staff_select_all on crm.number_series_counters for select to mango_staff using (true);
+grant select on crm.number_series_counters to mango_staff;
+
+select audit.enable('crm.operators');
+select audit.enable('crm.number_series');

@@ -1,0 +1,64 @@
+"""Test harness: one fresh database per test session, built from the migrations.
+
+Fixtures:
+- ``settings``: Settings pointing at the session's test database (``mango_test_<pid>``).
+- ``admin``: an autocommit superuser connection to it.
+- ``db``: a superuser connection inside a transaction that is rolled back after the test.
+- ``web_conn``: a connection as the web client's role (``mango_web``).
+pgTAP files under tests/pgtap/ are collected as one pytest item each (see tests/pgtap/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from db import bootstrap, migrate
+from db import settings as settings_mod
+from db.settings import ROOT, Settings
+
+TEST_HELPERS = ROOT / "tests" / "sql" / "helpers.sql"
+
+
+def _test_dbname() -> str:
+    return os.environ.get("MANGO_TEST_DB") or f"mango_test_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    name = _test_dbname()
+    s = settings_mod.load(name)
+    bootstrap.ensure_roles(s)
+    bootstrap.drop_database(s, name)
+    bootstrap.ensure_database(s, name)
+    migrate.migrate(s, name)
+    with psycopg.connect(s.admin_conninfo(name), autocommit=True) as conn:
+        conn.execute("create extension if not exists pgtap")
+        conn.execute(TEST_HELPERS.read_text())  # type: ignore[arg-type]
+    os.environ["MANGO_TEST_DATABASE"] = name
+    yield s
+    if not os.environ.get("MANGO_KEEP_TEST_DB"):
+        bootstrap.drop_database(s, name)
+
+
+@pytest.fixture
+def admin(settings: Settings) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(settings.admin_conninfo()) as conn:
+        yield conn
+        conn.rollback()
+
+
+@pytest.fixture
+def web_conn(settings: Settings) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(settings.role_conninfo("mango_web")) as conn:
+        yield conn
+        conn.rollback()
