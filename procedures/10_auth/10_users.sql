@@ -25,6 +25,20 @@ $$;
 comment on function auth.hash_password(text) is 'bcrypt hash of a new password, after the length rule.';
 revoke all on function auth.hash_password(text) from public;
 
+create or replace function auth.is_direct_member(p_group text, p_member text)
+returns boolean
+language sql stable security invoker set search_path = ''
+as $$
+  select exists (
+    select from pg_catalog.pg_auth_members m
+      join pg_catalog.pg_roles g on g.oid = m.roleid
+      join pg_catalog.pg_roles u on u.oid = m.member
+     where g.rolname = p_group and u.rolname = p_member
+  );
+$$;
+comment on function auth.is_direct_member(text, text) is 'Whether a role is granted directly to another.';
+revoke all on function auth.is_direct_member(text, text) from public;
+
 create or replace function auth.role_for(p_roles text [])
 returns text
 language plpgsql volatile security definer set search_path = ''
@@ -46,11 +60,14 @@ begin
       null;  -- created meanwhile by a concurrent transaction
     end;
   end if;
-  execute format('grant mango_staff to %I', v_name);
-  foreach v_role in array v_roles loop
-    execute format('grant %I to %I', 'mango_' || v_role, v_name);
+  foreach v_role in array 'staff'::text || v_roles loop
+    if not auth.is_direct_member('mango_' || v_role, v_name) then
+      execute format('grant %I to %I', 'mango_' || v_role, v_name);
+    end if;
   end loop;
-  execute format('grant %I to mango_web', v_name);
+  if not auth.is_direct_member(v_name, 'mango_web') then
+    execute format('grant %I to mango_web', v_name);
+  end if;
   return v_name;
 end;
 $$;
