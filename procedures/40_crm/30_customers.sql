@@ -1,0 +1,351 @@
+-- Customers (CRM-1, CRM-2, CRM-5): validation, numbers, search, contacts, notes, groups, places.
+
+create or replace function crm.fold(p_text text)
+returns text
+language sql immutable strict parallel safe security invoker set search_path = ''
+as $$
+  -- Lower case without Czech (and common Slovak/German) diacritics, for accent-blind search.
+  select translate(lower(p_text), 'áäčďéěëíĺľňóôöŕřšťúůüýžß', 'aacdeeeillnooorrstuuuyzs');
+$$;
+comment on function crm.fold(text) is 'Lower case without diacritics, for search.';
+revoke all on function crm.fold(text) from public;
+grant execute on function crm.fold(text) to mango_staff, mango_agent, mango_customer, mango_report;
+
+create or replace function crm.customer_name(p_customer crm.customers)
+returns text
+language sql immutable security invoker set search_path = ''
+as $$
+  select coalesce(p_customer.company_name, concat_ws(' ', p_customer.first_name, p_customer.last_name));
+$$;
+comment on function crm.customer_name(crm.customers) is 'How a customer is named on screens and documents.';
+revoke all on function crm.customer_name(crm.customers) from public;
+grant execute on function crm.customer_name(crm.customers) to mango_staff, mango_agent, mango_customer, mango_report;
+
+create or replace function crm.tg_customers__validate()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  new.ico := nullif(regexp_replace(coalesce(new.ico, ''), '\s', '', 'g'), '');
+  new.dic := nullif(upper(regexp_replace(coalesce(new.dic, ''), '\s', '', 'g')), '');
+  new.zip := nullif(regexp_replace(coalesce(new.zip, ''), '^(\d{3})\s*(\d{2})$', '\1 \2'), '');
+  new.first_name := nullif(btrim(new.first_name), '');
+  new.last_name := nullif(btrim(new.last_name), '');
+  new.company_name := nullif(btrim(new.company_name), '');
+  if new.kind = 'company' and new.company_name is null then
+    raise exception 'a company needs its name' using errcode = 'MG001', column = 'company_name';
+  end if;
+  if new.kind = 'person' and new.last_name is null then
+    raise exception 'a person needs a surname' using errcode = 'MG001', column = 'last_name';
+  end if;
+  if new.ico is not null and not crm.is_valid_ico(new.ico) then
+    raise exception 'IČO % is not valid: it must have 8 digits and a right check digit', new.ico
+      using errcode = 'MG001', column = 'ico';
+  end if;
+  if new.dic is not null and not crm.is_valid_dic(new.dic) then
+    raise exception 'DIČ % is not valid: expected CZ and 8 to 10 digits', new.dic
+      using errcode = 'MG001', column = 'dic';
+  end if;
+  if new.zip is not null and new.country = 'CZ' and new.zip !~ '^\d{3} \d{2}$' then
+    raise exception 'PSČ % is not valid: five digits expected', new.zip using errcode = 'MG001', column = 'zip';
+  end if;
+  if new.parent_id is not null then
+    -- The paying parent may not be a branch of this customer (no cycles).
+    if exists (
+      with recursive up (id, parent_id) as (
+        select c.id, c.parent_id from crm.customers c where c.id = new.parent_id
+        union all
+        select c.id, c.parent_id from crm.customers c join up on c.id = up.parent_id
+      ) cycle id set is_cycle using path
+      select from up where up.id = new.id
+    ) then
+      raise exception 'customer % cannot pay for its own parent', new.id using errcode = 'MG001', column = 'parent_id';
+    end if;
+  end if;
+  if tg_op = 'INSERT' then
+    new.customer_no := coalesce(nullif(new.customer_no, ''), crm.next_number(new.operator_id, 'customer'));
+    new.vs := coalesce(nullif(new.vs, ''), crm.next_number(new.operator_id, 'vs'));
+  else
+    new.updated_at := now();
+  end if;
+  return new;
+end;
+$$;
+comment on function crm.tg_customers__validate() is 'Check and normalise a customer; give it a number and a VS.';
+revoke all on function crm.tg_customers__validate() from public;
+
+create or replace trigger _500_validate before insert or update on crm.customers
+for each row execute function crm.tg_customers__validate();
+
+create or replace function crm.refresh_customer_search(p_customer_ids bigint [])
+returns void
+language sql volatile security definer set search_path = ''
+as $$
+  -- definer: crm.customer_search is derived data no role writes directly.
+  insert into crm.customer_search (customer_id, sort_name, search_text)
+  select c.id,
+         crm.fold(coalesce(c.company_name, concat_ws(' ', c.last_name, c.first_name))),
+         crm.fold(concat_ws(' ', c.customer_no, c.vs, c.company_name, c.first_name, c.last_name, c.ico, c.dic,
+                            c.street, c.house_no, c.city, c.zip,
+                            (select string_agg(k.value || case when k.kind = 'phone'
+                                                               then ' ' || regexp_replace(k.value, '^\+420', '') else '' end, ' ')
+                               from crm.contacts k where k.customer_id = c.id),
+                            (select string_agg(concat_ws(' ', p.street, p.house_no, p.flat, p.city), ' ')
+                               from crm.delivery_places p where p.customer_id = c.id)))
+    from crm.customers c
+   where c.id = any(p_customer_ids)
+  on conflict (customer_id) do update
+     set sort_name = excluded.sort_name, search_text = excluded.search_text;
+$$;
+comment on function crm.refresh_customer_search(bigint []) is 'Rebuild the search text of some customers.';
+revoke all on function crm.refresh_customer_search(bigint []) from public;
+
+create or replace function crm.tg__refresh_customer_search()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+-- Statement trigger on customers, contacts and delivery places: one refresh per statement.
+begin
+  if tg_table_name = 'customers' then
+    perform crm.refresh_customer_search(array(select id from new_rows));
+  else
+    perform crm.refresh_customer_search(array(
+      select customer_id from new_rows
+      union
+      select customer_id from old_rows
+    ));
+  end if;
+  return null;
+end;
+$$;
+comment on function crm.tg__refresh_customer_search() is 'Keep crm.customer_search in step with its sources.';
+revoke all on function crm.tg__refresh_customer_search() from public;
+
+create or replace trigger _700_search_insert after insert on crm.customers
+referencing new table as new_rows
+for each statement execute function crm.tg__refresh_customer_search();
+create or replace trigger _700_search_update after update on crm.customers
+referencing new table as new_rows
+for each statement execute function crm.tg__refresh_customer_search();
+
+create or replace function crm.tg__refresh_customer_search_children()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+-- Statement trigger on contacts and delivery places (insert, update or delete).
+begin
+  if tg_op = 'INSERT' then
+    perform crm.refresh_customer_search(array(select customer_id from new_rows));
+  elsif tg_op = 'DELETE' then
+    perform crm.refresh_customer_search(array(select customer_id from old_rows));
+  else
+    perform crm.refresh_customer_search(array(select customer_id from new_rows union select customer_id from old_rows));
+  end if;
+  return null;
+end;
+$$;
+comment on function crm.tg__refresh_customer_search_children() is 'Refresh the search text after contact or place changes.';
+revoke all on function crm.tg__refresh_customer_search_children() from public;
+
+create or replace trigger _700_search_insert after insert on crm.contacts
+referencing new table as new_rows
+for each statement execute function crm.tg__refresh_customer_search_children();
+create or replace trigger _700_search_update after update on crm.contacts
+referencing new table as new_rows old table as old_rows
+for each statement execute function crm.tg__refresh_customer_search_children();
+create or replace trigger _700_search_delete after delete on crm.contacts
+referencing old table as old_rows
+for each statement execute function crm.tg__refresh_customer_search_children();
+create or replace trigger _700_search_insert after insert on crm.delivery_places
+referencing new table as new_rows
+for each statement execute function crm.tg__refresh_customer_search_children();
+create or replace trigger _700_search_update after update on crm.delivery_places
+referencing new table as new_rows old table as old_rows
+for each statement execute function crm.tg__refresh_customer_search_children();
+
+create or replace function crm.search_customers(
+  p_query text, p_after_name text default null, p_after_id bigint default null, p_limit integer default 50,
+  p_include_ended boolean default false
+)
+returns table (id bigint, customer_no text, vs text, name text, kind text, city text, street text, state text,
+               sort_name text)
+language sql stable security invoker set search_path = ''
+as $$
+  -- Every word of the query must occur (accent-blind) in the customer's search text; keyset
+  -- pagination by (sort_name, id). Served by the trigram index at any number of customers.
+  select c.id, c.customer_no, c.vs, crm.customer_name(c), c.kind, c.city, concat_ws(' ', c.street, c.house_no),
+         c.state, s.sort_name
+    from crm.customer_search s
+    join crm.customers c on c.id = s.customer_id
+   where (select bool_and(s.search_text like '%' || w || '%')
+            from unnest(regexp_split_to_array(crm.fold(btrim(coalesce(p_query, ''))), '\s+')) w)
+     and (p_include_ended or c.state <> 'ended')
+     and (p_after_name is null or (s.sort_name, s.customer_id) > (p_after_name, p_after_id))
+   order by s.sort_name, s.customer_id
+   limit p_limit;
+$$;
+comment on function crm.search_customers(text, text, bigint, integer, boolean) is
+'Instant customer search over name, address, contacts, numbers, with keyset pagination.';
+revoke all on function crm.search_customers(text, text, bigint, integer, boolean) from public;
+grant execute on function crm.search_customers(text, text, bigint, integer, boolean) to mango_staff;
+
+create or replace function crm.tg_contacts__validate()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  new.value := btrim(new.value);
+  if new.kind in ('email', 'billing_email') then
+    new.value := lower(new.value);
+    if new.value !~ '^[^@\s,;]+@[^@\s,;]+\.[a-z]{2,}$' then
+      raise exception 'e-mail % is not valid', new.value using errcode = 'MG001', column = 'value';
+    end if;
+  else
+    new.value := regexp_replace(new.value, '[\s()./-]', '', 'g');
+    if new.value ~ '^00' then
+      new.value := '+' || substr(new.value, 3);
+    elsif new.value ~ '^\d{9}$' then
+      new.value := '+420' || new.value;
+    end if;
+    if new.value !~ '^\+\d{8,15}$' then
+      raise exception 'phone number % is not valid', new.value using errcode = 'MG001', column = 'value';
+    end if;
+  end if;
+  return new;
+end;
+$$;
+comment on function crm.tg_contacts__validate() is 'Check and normalise e-mails and phone numbers (+420…).';
+revoke all on function crm.tg_contacts__validate() from public;
+
+create or replace trigger _500_validate before insert or update on crm.contacts
+for each row execute function crm.tg_contacts__validate();
+
+create or replace function crm.tg_delivery_places__validate()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  new.zip := nullif(regexp_replace(coalesce(new.zip, ''), '^(\d{3})\s*(\d{2})$', '\1 \2'), '');
+  if new.zip is not null and new.zip !~ '^\d{3} \d{2}$' then
+    raise exception 'PSČ % is not valid: five digits expected', new.zip using errcode = 'MG001', column = 'zip';
+  end if;
+  if (new.latitude is null) <> (new.longitude is null) then
+    raise exception 'GPS needs both latitude and longitude' using errcode = 'MG001', column = 'latitude';
+  end if;
+  if tg_op = 'UPDATE' then
+    new.updated_at := now();
+  end if;
+  return new;
+end;
+$$;
+comment on function crm.tg_delivery_places__validate() is 'Check a delivery place''s PSČ and GPS.';
+revoke all on function crm.tg_delivery_places__validate() from public;
+
+create or replace trigger _500_validate before insert or update on crm.delivery_places
+for each row execute function crm.tg_delivery_places__validate();
+
+create or replace function crm.end_customer(p_customer_id bigint, p_on date, p_reason text)
+returns void
+language plpgsql volatile security invoker set search_path = ''
+as $$
+-- A customer is never deleted: their running services end on the date and the customer is hidden.
+declare
+  v_service bigint;
+begin
+  for v_service in
+    select id from crm.services where customer_id = p_customer_id and state <> 'ended' and upper_inf(valid)
+  loop
+    perform crm.end_service(v_service, p_on, coalesce(p_reason, 'customer ended'));
+  end loop;
+  update crm.customers set state = 'ended', ended_on = p_on, end_reason = p_reason
+   where id = p_customer_id and state = 'active';
+  if not found then
+    raise exception 'customer % is already ended or not visible to you', p_customer_id using errcode = 'MG004';
+  end if;
+end;
+$$;
+comment on function crm.end_customer(bigint, date, text) is 'End a customer and their services; nothing is deleted.';
+revoke all on function crm.end_customer(bigint, date, text) from public;
+grant execute on function crm.end_customer(bigint, date, text) to mango_support, mango_sales, mango_billing;
+
+create or replace function crm.restore_customer(p_customer_id bigint)
+returns void
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  update crm.customers set state = 'active', ended_on = null, end_reason = null
+   where id = p_customer_id and state = 'ended';
+  if not found then
+    raise exception 'customer % is not ended', p_customer_id using errcode = 'MG004';
+  end if;
+end;
+$$;
+comment on function crm.restore_customer(bigint) is 'Bring an ended customer back (services stay ended until restored).';
+revoke all on function crm.restore_customer(bigint) from public;
+grant execute on function crm.restore_customer(bigint) to mango_support, mango_sales, mango_billing;
+
+-- Row-level security and grants. Customers are never deleted (CRM-5): no role has delete.
+alter table crm.customers enable row level security;
+alter table crm.customer_search enable row level security;
+alter table crm.contacts enable row level security;
+alter table crm.customer_notes enable row level security;
+alter table crm.groups enable row level security;
+alter table crm.customer_groups enable row level security;
+alter table crm.delivery_places enable row level security;
+
+drop policy if exists staff_select_all on crm.customers;
+create policy staff_select_all on crm.customers for select to mango_staff, mango_agent using (true);
+drop policy if exists front_insert_all on crm.customers;
+create policy front_insert_all on crm.customers for insert to mango_support, mango_sales, mango_billing
+with check (true);
+drop policy if exists front_update_all on crm.customers;
+create policy front_update_all on crm.customers for update to mango_support, mango_sales, mango_billing
+using (true);
+grant select on crm.customers to mango_staff, mango_agent;
+grant insert (
+  operator_id, customer_no, vs, kind, first_name, last_name, company_name, ico, dic, birth_date, street,
+  house_no, city, zip, country, ruian_code, parent_id, language, note, created_on
+) on crm.customers to mango_support, mango_sales, mango_billing;
+grant update (
+  kind, first_name, last_name, company_name, ico, dic, birth_date, street, house_no, city, zip, country,
+  ruian_code, parent_id, language, note, state, ended_on, end_reason
+) on crm.customers to mango_support, mango_sales, mango_billing;
+
+drop policy if exists staff_select_all on crm.customer_search;
+create policy staff_select_all on crm.customer_search for select to mango_staff using (true);
+grant select on crm.customer_search to mango_staff;
+
+do $$
+declare
+  v_table text;
+begin
+  foreach v_table in array array['contacts', 'customer_notes', 'customer_groups', 'delivery_places'] loop
+    execute format('drop policy if exists staff_select_all on crm.%I', v_table);
+    execute format('create policy staff_select_all on crm.%I for select to mango_staff, mango_agent using (true)',
+                   v_table);
+    execute format('drop policy if exists front_write_all on crm.%I', v_table);
+    execute format('create policy front_write_all on crm.%I for all to mango_support, mango_sales, mango_billing '
+                   'using (true) with check (true)', v_table);
+    execute format('grant select on crm.%I to mango_staff, mango_agent', v_table);
+    execute format('grant insert, update, delete on crm.%I to mango_support, mango_sales, mango_billing', v_table);
+  end loop;
+end;
+$$;
+-- Notes are kept: written once, never edited or removed.
+revoke update, delete on crm.customer_notes from mango_support, mango_sales, mango_billing;
+-- Delivery places are deactivated, never deleted (services refer to them).
+revoke delete on crm.delivery_places from mango_support, mango_sales, mango_billing;
+
+drop policy if exists staff_select_all on crm.groups;
+create policy staff_select_all on crm.groups for select to mango_staff using (true);
+drop policy if exists admin_write_all on crm.groups;
+create policy admin_write_all on crm.groups for all to mango_admin using (true) with check (true);
+grant select on crm.groups to mango_staff;
+grant insert, update, delete on crm.groups to mango_admin;
+
+select audit.enable('crm.customers');
+select audit.enable('crm.contacts');
+select audit.enable('crm.customer_notes');
+select audit.enable('crm.groups');
+select audit.enable('crm.customer_groups');
+select audit.enable('crm.delivery_places');
