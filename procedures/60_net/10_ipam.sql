@@ -1,0 +1,200 @@
+-- IPAM (NET-3): who had an address when, a customer's addresses over a period, allocation of the
+-- next free address that is safe under concurrency, release.
+
+create or replace view crm.service_owners
+with (security_invoker = true)
+as
+-- Which customer held a service over which period: services move between customers (CRM-5).
+with moves as (
+    select
+        m.service_id,
+        m.from_customer_id,
+        m.to_customer_id,
+        m.moved_on,
+        lag(m.moved_on) over (partition by m.service_id order by m.moved_on, m.id) as previous_move
+    from crm.service_moves as m
+)
+
+select
+    s.id as service_id,
+    s.customer_id,
+    daterange(null, null) as held
+from crm.services as s
+where not exists (select from crm.service_moves as m where m.service_id = s.id)
+union all
+select
+    moves.service_id,
+    moves.from_customer_id,
+    daterange(moves.previous_move, moves.moved_on)
+from moves
+union all
+select
+    last_move.service_id,
+    last_move.to_customer_id,
+    daterange(last_move.moved_on, null)
+from (
+    select distinct on (service_id)
+        service_id,
+        to_customer_id,
+        moved_on
+    from crm.service_moves
+    order by service_id asc, moved_on desc, id desc
+) as last_move;
+comment on view crm.service_owners is 'Which customer held each service over which period (moves included).';
+grant select on crm.service_owners to mango_staff, mango_agent, mango_flow;
+
+create or replace function net.who_had(p_address inet, p_at timestamptz)
+returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint, customer_id bigint,
+               customer_no text, customer_name text, device_id bigint, device_name text, mac macaddr)
+language sql stable security invoker set search_path = ''
+as $$
+  -- The holder of an address (or of the delegated prefix containing it) at a moment, with the
+  -- customer who held the service then, and the MAC registered to it then.
+  select a.id, a.address, a.valid, a.service_id, o.customer_id, c.customer_no, crm.customer_name(c),
+         a.device_id, d.name,
+         (select m.mac from net.mac_assignments m
+           where (m.service_id = a.service_id or m.device_id = a.device_id) and m.valid @> p_at
+           order by m.id desc limit 1)
+    from net.ip_assignments a
+    left join crm.service_owners o on o.service_id = a.service_id and o.held @> (p_at at time zone 'Europe/Prague')::date
+    left join crm.customers c on c.id = o.customer_id
+    left join net.devices d on d.id = a.device_id
+   where a.address && p_address and a.valid @> p_at;
+$$;
+comment on function net.who_had(inet, timestamptz) is 'Who had an IP address at a moment: service, customer, device, MAC.';
+revoke all on function net.who_had(inet, timestamptz) from public;
+grant execute on function net.who_had(inet, timestamptz) to mango_staff, mango_agent, mango_flow;
+
+create or replace function net.customer_addresses(p_customer_id bigint, p_period tstzrange)
+returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint)
+language sql stable security invoker set search_path = ''
+as $$
+  -- Every address a customer's services held during a period (only while the customer held them).
+  select a.id, a.address, a.valid * p_period * tstzrange(lower(o.held)::timestamptz, upper(o.held)::timestamptz),
+         a.service_id
+    from crm.service_owners o
+    join net.ip_assignments a on a.service_id = o.service_id and a.valid && p_period
+   where o.customer_id = p_customer_id
+     and a.valid && tstzrange(lower(o.held)::timestamptz, upper(o.held)::timestamptz)
+   order by lower(a.valid), a.address;
+$$;
+comment on function net.customer_addresses(bigint, tstzrange) is 'The IP addresses a customer had during a period.';
+revoke all on function net.customer_addresses(bigint, tstzrange) from public;
+grant execute on function net.customer_addresses(bigint, tstzrange) to mango_staff, mango_agent, mango_flow;
+
+create or replace function net.assign_ip(
+  p_address inet, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now(),
+  p_note text default null
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_id bigint;
+  v_holder text;
+begin
+  insert into net.ip_assignments (address, pool_id, service_id, device_id, valid, note)
+  values (p_address,
+          (select id from net.pools where p_address between first_address and last_address
+            order by last_address - first_address limit 1),
+          p_service_id, p_device_id, tstzrange(p_from, null), p_note)
+  returning id into v_id;
+  return v_id;
+exception when exclusion_violation then
+  select coalesce('service ' || a.service_id, 'device ' || a.device_id) into v_holder
+    from net.ip_assignments a where a.address && p_address and a.valid && tstzrange(p_from, null) limit 1;
+  raise exception 'address % is already assigned (to %) at that time', p_address, v_holder
+    using errcode = 'MG031', column = 'address';
+end;
+$$;
+comment on function net.assign_ip(inet, bigint, bigint, timestamptz, text) is
+'Assign an address to a service or device from a moment on (refused if it overlaps another holder).';
+revoke all on function net.assign_ip(inet, bigint, bigint, timestamptz, text) from public;
+grant execute on function net.assign_ip(inet, bigint, bigint, timestamptz, text) to mango_technician, mango_support, mango_agent;
+
+create or replace function net.allocate_ip(
+  p_pool_id bigint, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now()
+)
+returns inet
+language plpgsql volatile security invoker set search_path = ''
+as $$
+-- The lowest address of the pool free from p_from on. The pool row is locked for the rest of the
+-- transaction, so two allocations from one pool never pick the same address.
+declare
+  v_pool net.pools;
+  v_address inet;
+  v_step inet;
+begin
+  select * into v_pool from net.pools where id = p_pool_id for update;
+  if not found then
+    raise exception 'pool % does not exist', p_pool_id using errcode = 'MG031';
+  end if;
+  with taken as (
+    select a.address from net.ip_assignments a
+     where a.address between v_pool.first_address and v_pool.last_address
+       and a.valid && tstzrange(p_from, null)
+  ), candidates as (
+    select v_pool.first_address as address
+    union all
+    select t.address + coalesce(2 ^ ((case family(t.address) when 4 then 32 else 128 end) - masklen(t.address)), 1)::bigint
+      from taken t
+  )
+  select c.address into v_address
+    from candidates c
+   where c.address <= v_pool.last_address
+     and not exists (select from net.ip_assignments a where a.address && c.address and a.valid && tstzrange(p_from, null))
+   order by c.address
+   limit 1;
+  if v_address is null then
+    raise exception 'pool % is full', v_pool.name using errcode = 'MG032';
+  end if;
+  if v_pool.assign_prefix_length is not null then
+    v_address := set_masklen(v_address, v_pool.assign_prefix_length);
+  end if;
+  perform net.assign_ip(v_address, p_service_id, p_device_id, p_from);
+  return v_address;
+end;
+$$;
+comment on function net.allocate_ip(bigint, bigint, bigint, timestamptz) is
+'Assign the next free address of a pool (safe under concurrency).';
+revoke all on function net.allocate_ip(bigint, bigint, bigint, timestamptz) from public;
+grant execute on function net.allocate_ip(bigint, bigint, bigint, timestamptz) to mango_technician, mango_support, mango_agent;
+
+create or replace function net.release_ip(p_assignment_id bigint, p_at timestamptz default now())
+returns void
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  update net.ip_assignments set valid = tstzrange(lower(valid), greatest(p_at, lower(valid) + interval '1 second'))
+   where id = p_assignment_id and upper_inf(valid);
+  if not found then
+    raise exception 'assignment % is not open', p_assignment_id using errcode = 'MG031';
+  end if;
+end;
+$$;
+comment on function net.release_ip(bigint, timestamptz) is 'End an address assignment at a moment; its history stays.';
+revoke all on function net.release_ip(bigint, timestamptz) from public;
+grant execute on function net.release_ip(bigint, timestamptz) to mango_technician, mango_support, mango_agent;
+
+create or replace view net.prefix_usage
+with (security_invoker = true)
+as
+select
+    p.id,
+    p.prefix,
+    p.kind,
+    p.description,
+    (
+        select q.id from net.prefixes as q
+        where q.prefix >> p.prefix
+        order by masklen(q.prefix) desc
+        limit 1
+    ) as parent_id,
+    case family(p.prefix) when 4 then 2 ^ (32 - masklen(p.prefix)) end as size,
+    (
+        select count(*) from net.ip_assignments as a
+        where a.address <<= p.prefix and upper_inf(a.valid)
+    ) as used
+from net.prefixes as p;
+comment on view net.prefix_usage is 'Prefixes with their parent in the tree, size (IPv4) and addresses in use now.';
+grant select on net.prefix_usage to mango_staff, mango_agent;
