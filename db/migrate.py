@@ -35,7 +35,8 @@ def apply_procedures(conninfo: str, files: list[Path] | None = None) -> int:
                 try:
                     conn.execute(path.read_text())  # type: ignore[arg-type]
                 except psycopg.Error as exc:
-                    raise SystemExit(f"{path.relative_to(ROOT)}: {exc}") from exc
+                    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                    raise SystemExit(f"{where}: {exc}") from exc
     return len(files)
 
 

@@ -39,7 +39,7 @@ class Settings:
 
     @property
     def dbname(self) -> str:
-        return conninfo_to_dict(self.database_url).get("dbname") or "mango"
+        return str(conninfo_to_dict(self.database_url).get("dbname") or "mango")
 
     @property
     def secrets_file(self) -> Path:

@@ -42,8 +42,8 @@ create table auth.users (
     full_name text not null check (length(btrim(full_name)) > 0),
     email citext check (email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'),
     language text not null default 'cs' check (language in ('cs', 'en')),
-    roles text [] not null default '{}' check (
-        roles <@ array['admin', 'billing', 'support', 'technician', 'sales', 'report']::text []
+    roles text[] not null default '{}' check (
+        roles <@ array['admin', 'billing', 'support', 'technician', 'sales', 'report']::text[]
     ),
     db_role text not null,
     password_hash text not null,
@@ -153,7 +153,7 @@ create table bus.agents (
     instance text not null,
     host text,
     pid integer,
-    topics text [] not null default '{}',
+    topics text[] not null default '{}',
     started_at timestamptz not null default now(),
     last_seen_at timestamptz not null default now(),
     handled bigint not null default 0,

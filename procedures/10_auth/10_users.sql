@@ -1,12 +1,12 @@
 -- Staff users: roles, passwords, administration (admin only, enforced here).
 
 insert into auth.settings (key, value, description) values
-  ('session_idle_minutes', '120', 'A session ends after this many minutes without a request.'),
-  ('session_max_hours', '12', 'A session ends this many hours after login whatever happens.'),
-  ('login_max_failures', '5', 'Failed logins in a row before the account is throttled.'),
-  ('login_lock_minutes', '15', 'How long a throttled account must wait.'),
-  ('min_password_length', '10', 'Shortest password accepted.'),
-  ('bcrypt_cost', '11', 'bcrypt work factor for new password hashes.')
+('session_idle_minutes', '120', 'A session ends after this many minutes without a request.'),
+('session_max_hours', '12', 'A session ends this many hours after login whatever happens.'),
+('login_max_failures', '5', 'Failed logins in a row before the account is throttled.'),
+('login_lock_minutes', '15', 'How long a throttled account must wait.'),
+('min_password_length', '10', 'Shortest password accepted.'),
+('bcrypt_cost', '11', 'bcrypt work factor for new password hashes.')
 on conflict (key) do nothing;
 
 create or replace function auth.hash_password(p_password text)
@@ -39,7 +39,7 @@ $$;
 comment on function auth.is_direct_member(text, text) is 'Whether a role is granted directly to another.';
 revoke all on function auth.is_direct_member(text, text) from public;
 
-create or replace function auth.role_for(p_roles text [])
+create or replace function auth.role_for(p_roles text[])
 returns text
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -71,11 +71,11 @@ begin
   return v_name;
 end;
 $$;
-comment on function auth.role_for(text []) is 'The database role for a set of staff roles, created on first use.';
-revoke all on function auth.role_for(text []) from public;
+comment on function auth.role_for(text[]) is 'The database role for a set of staff roles, created on first use.';
+revoke all on function auth.role_for(text[]) from public;
 
 create or replace function auth.create_user(
-  p_username text, p_full_name text, p_email text, p_language text, p_roles text [], p_password text
+    p_username text, p_full_name text, p_email text, p_language text, p_roles text[], p_password text
 )
 returns bigint
 language plpgsql volatile security definer set search_path = ''
@@ -95,12 +95,12 @@ begin
   return v_id;
 end;
 $$;
-comment on function auth.create_user(text, text, text, text, text [], text) is 'Create a staff user (admin only).';
-revoke all on function auth.create_user(text, text, text, text, text [], text) from public;
-grant execute on function auth.create_user(text, text, text, text, text [], text) to mango_admin;
+comment on function auth.create_user(text, text, text, text, text[], text) is 'Create a staff user (admin only).';
+revoke all on function auth.create_user(text, text, text, text, text[], text) from public;
+grant execute on function auth.create_user(text, text, text, text, text[], text) to mango_admin;
 
 create or replace function auth.update_user(
-  p_id bigint, p_full_name text, p_email text, p_language text, p_roles text [], p_active boolean
+    p_id bigint, p_full_name text, p_email text, p_language text, p_roles text[], p_active boolean
 )
 returns void
 language plpgsql volatile security definer set search_path = ''
@@ -127,10 +127,10 @@ begin
   end if;
 end;
 $$;
-comment on function auth.update_user(bigint, text, text, text, text [], boolean) is
+comment on function auth.update_user(bigint, text, text, text, text[], boolean) is
 'Change a staff user''s details, roles or active flag (admin only).';
-revoke all on function auth.update_user(bigint, text, text, text, text [], boolean) from public;
-grant execute on function auth.update_user(bigint, text, text, text, text [], boolean) to mango_admin;
+revoke all on function auth.update_user(bigint, text, text, text, text[], boolean) from public;
+grant execute on function auth.update_user(bigint, text, text, text, text[], boolean) to mango_admin;
 
 create or replace function auth.set_password(p_id bigint, p_password text)
 returns void
@@ -208,7 +208,7 @@ drop policy if exists staff_select_all on auth.users;
 create policy staff_select_all on auth.users for select to mango_staff using (true);
 revoke all on auth.users from public;
 grant select (
-  id, username, full_name, email, language, roles, active, last_login_at, created_at, updated_at
+    id, username, full_name, email, language, roles, active, last_login_at, created_at, updated_at
 ) on auth.users to mango_staff;
 
 alter table auth.settings enable row level security;

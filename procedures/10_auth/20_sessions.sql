@@ -14,14 +14,15 @@ declare
   v_last_failure timestamptz;
   v_token text;
 begin
-  -- Failures in a row since the last success, inside the lock window.
+  -- Failures in a row since the last success, inside the lock window. "Since" goes by id, not by
+  -- time: attempts made in one transaction share their timestamp.
   select count(*), max(a.attempted_at) into v_failures, v_last_failure
     from auth.login_attempts a
    where a.username = lower(p_username)::public.citext
+     and not a.success
      and a.attempted_at > now() - v_lock
-     and a.attempted_at > coalesce((select max(b.attempted_at) from auth.login_attempts b
-                                     where b.username = lower(p_username)::public.citext and b.success),
-                                    '-infinity');
+     and a.id > coalesce((select max(b.id) from auth.login_attempts b
+                           where b.username = lower(p_username)::public.citext and b.success), 0);
   if v_failures >= v_max then
     insert into auth.login_attempts (username, ip, success) values (lower(p_username), p_ip, false);
     return query select 'throttled'::text, null::text, v_last_failure + v_lock;
@@ -60,7 +61,7 @@ grant execute on function auth.login(text, text, inet, text) to mango_web;
 
 create or replace function auth.resume_session(p_token text)
 returns table (
-  user_id bigint, username text, full_name text, language text, roles text [], db_role text, csrf_token text
+    user_id bigint, username text, full_name text, language text, roles text[], db_role text, csrf_token text
 )
 language plpgsql volatile security definer set search_path = ''
 as $$

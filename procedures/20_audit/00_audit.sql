@@ -36,10 +36,11 @@ begin
   return null;
 end;
 $$;
-comment on function audit.tg__record() is 'Row trigger: write old and new values, the role and the user to audit.records.';
+comment on function audit.tg__record() is
+'Row trigger: write old and new values, the role and the user to audit.records.';
 revoke all on function audit.tg__record() from public;
 
-create or replace function audit.enable(p_table regclass, p_secret_columns text [] default '{}')
+create or replace function audit.enable(p_table regclass, p_secret_columns text[] default '{}')
 returns void
 language plpgsql volatile security invoker set search_path = ''
 as $$
@@ -52,8 +53,8 @@ begin
   );
 end;
 $$;
-comment on function audit.enable(regclass, text []) is 'Attach the audit trigger to a table (run by procedures).';
-revoke all on function audit.enable(regclass, text []) from public;
+comment on function audit.enable(regclass, text[]) is 'Attach the audit trigger to a table (run by procedures).';
+revoke all on function audit.enable(regclass, text[]) from public;
 
 create or replace function audit.changes(p_old jsonb, p_new jsonb)
 returns jsonb

@@ -105,5 +105,9 @@ drop policy if exists staff_select_all on crm.number_series_counters;
 create policy staff_select_all on crm.number_series_counters for select to mango_staff using (true);
 grant select on crm.number_series_counters to mango_staff;
 
+-- The counters change with every number issued; the numbers are audited where they are used.
+comment on table crm.number_series_counters is
+'Last number issued per series and year; incremented in the issuing transaction, so gap-free. [not audited: counter]';
+
 select audit.enable('crm.operators');
 select audit.enable('crm.number_series');

@@ -4,7 +4,7 @@
 create schema if not exists tests;
 grant usage on schema tests to public;
 
-create or replace function tests.make_user(p_roles text [], p_username text default null)
+create or replace function tests.make_user(p_roles text[], p_username text default null)
 returns bigint
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -40,7 +40,7 @@ $$;
 -- Run the rest of the transaction as a staff user holding these roles (e.g. '{billing}').
 -- Call as the superuser; then `set local role` is done by tests.as_staff's caller:
 --   select tests.as_staff('{support}');  -- returns the role name and sets the session token
-create or replace function tests.login_staff(p_roles text [])
+create or replace function tests.login_staff(p_roles text[])
 returns text
 language plpgsql volatile security invoker set search_path = ''
 as $$
@@ -55,7 +55,7 @@ end;
 $$;
 
 -- Switch the current transaction to a staff user with these roles (pgTAP: call, then test).
-create or replace procedure tests.as_staff(p_roles text [])
+create or replace procedure tests.as_staff(p_roles text[])
 language plpgsql security invoker set search_path = ''
 as $$
 declare
@@ -71,5 +71,201 @@ as $$
 begin
   reset role;
   perform set_config('mango.session', '', true);
+end;
+$$;
+
+-- Audit records written by the current transaction (pgTAP files run in one transaction).
+create or replace function tests.my_audit(p_table regclass)
+returns setof audit.records
+language sql stable security definer set search_path = ''
+as $$
+  select r.*
+    from audit.records r
+    join pg_catalog.pg_class c on c.relname = r.table_name
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace and n.nspname = r.table_schema
+   where c.oid = p_table and r.txid = txid_current()
+   order by r.id;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Fixture makers for customers and the catalogue. Call them as the superuser (before
+-- tests.as_staff); each returns the new row's id.
+
+-- An operator with valid IČO/DIČ and its customer, VS and contract number series
+-- (customer numbers <id>-000001…, VS <id>00001…).
+create or replace function tests.make_operator(p_code text default null)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_code text := coalesce(p_code, 'op' || substr(md5(random()::text), 1, 8));
+  v_id bigint;
+begin
+  insert into crm.operators (code, name, ico, dic, street, city, zip)
+  values (v_code, 'Operator ' || v_code, '27082440', 'CZ27082440', 'Hlavní 1', 'Brno', '602 00')
+  returning id into v_id;
+  -- Customer numbers and VS are unique over the whole install: each operator gets its own range.
+  insert into crm.number_series (operator_id, kind, format, yearly, start_value) values
+    (v_id, 'customer', v_id || '-{N:6}', false, 1),
+    (v_id, 'vs', '{N}', false, v_id * 100000 + 1),
+    (v_id, 'contract', 'SM{YYYY}{N:4}', true, 1);
+  return v_id;
+end;
+$$;
+
+-- A person (or, with p_company, a company) customer of an operator (a new operator if null).
+create or replace function tests.make_customer(
+  p_operator_id bigint default null, p_last_name text default 'Novák', p_first_name text default 'Jan',
+  p_created_on date default '2020-01-01', p_company text default null
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_id bigint;
+begin
+  insert into crm.customers (operator_id, kind, first_name, last_name, company_name, street, house_no, city, zip,
+                             created_on)
+  values (coalesce(p_operator_id, tests.make_operator()), case when p_company is null then 'person' else 'company' end,
+          p_first_name, p_last_name, p_company, 'Vinohradská', '12', 'Praha', '120 00', p_created_on)
+  returning id into v_id;
+  return v_id;
+end;
+$$;
+
+-- A tariff with a monthly price from 2020-01-01 (a new product of a new class; a new operator if null).
+create or replace function tests.make_tariff(
+  p_price numeric, p_operator_id bigint default null, p_price_mode text default 'with_vat',
+  p_vat_class text default 'standard'
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_suffix text := substr(md5(random()::text), 1, 8);
+  v_class bigint;
+  v_product bigint;
+  v_id bigint;
+begin
+  insert into catalog.classes (code, name, kind) values ('c' || v_suffix, 'Internet ' || v_suffix, 'service')
+  returning id into v_class;
+  insert into catalog.products (operator_id, class_id, code, name, price_mode, vat_class)
+  values (coalesce(p_operator_id, tests.make_operator()), v_class, 'p' || v_suffix, 'Internet ' || v_suffix,
+          p_price_mode, p_vat_class)
+  returning id into v_product;
+  insert into catalog.tariffs (product_id, code, name) values (v_product, 't' || v_suffix, 'Tariff ' || p_price)
+  returning id into v_id;
+  insert into catalog.prices (tariff_id, valid, monthly_fee) values (v_id, daterange('2020-01-01', null), p_price);
+  return v_id;
+end;
+$$;
+
+-- What a service has left behind: its audit rows (service, its tariff periods and moves), its
+-- provisioning outbox rows and their revision. Definer so a test can look while running as staff.
+create or replace function tests.service_trace(
+  p_service_id bigint, out audit_rows integer, out bus_rows integer, out revision integer
+)
+language sql stable security definer set search_path = ''
+as $$
+  select
+    (select count(*)::integer from audit.records r
+      where (r.table_schema, r.table_name) = ('crm', 'services') and r.record_id = p_service_id::text
+         or (r.table_schema = 'crm' and r.table_name in ('service_tariffs', 'service_moves')
+             and coalesce(r.new_values, r.old_values) ->> 'service_id' = p_service_id::text)),
+    (select count(*)::integer from bus.events e
+      where e.topic = 'provisioning' and e.entity = 'service:' || p_service_id),
+    (select max(e.revision) from bus.events e
+      where e.topic = 'provisioning' and e.entity = 'service:' || p_service_id);
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Fixture makers for the network inventory (call as the superuser; each returns the new row's id).
+
+-- A site (POP) with a code.
+create or replace function tests.net_make_site(p_code text default null, p_kind text default 'pop')
+returns bigint
+language sql volatile security invoker set search_path = ''
+as $$
+  insert into net.sites (code, name, kind, city, latitude, longitude)
+  values (coalesce(p_code, 's' || substr(md5(random()::text), 1, 8)), 'Site ' || coalesce(p_code, ''), p_kind,
+          'Jihlava', 49.396000, 15.591000)
+  returning id;
+$$;
+
+-- A device of a model of this kind; with a parent it gets an uplink interface, a port on the
+-- parent and a link of the given medium between them, and hangs on that port.
+create or replace function tests.net_make_device(
+  p_name text, p_parent_id bigint default null, p_kind text default 'switch', p_medium text default 'fibre',
+  p_is_core boolean default false, p_site_id bigint default null
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_model bigint;
+  v_id bigint;
+  v_up bigint;
+  v_port bigint;
+begin
+  select id into v_model from net.device_models where manufacturer = 'Test' and model = p_kind;
+  if v_model is null then
+    insert into net.device_models (manufacturer, model, kind) values ('Test', p_kind, p_kind) returning id into v_model;
+  end if;
+  insert into net.devices (name, model_id, role, site_id, is_core)
+  values (p_name, v_model, case when p_kind = 'cpe' then 'customer' else 'operator' end, p_site_id, p_is_core)
+  returning id into v_id;
+  if p_parent_id is not null then
+    insert into net.interfaces (device_id, name, kind)
+    values (v_id, 'uplink', case p_medium when 'radio' then 'wireless' else 'ethernet' end)
+    returning id into v_up;
+    insert into net.interfaces (device_id, name, kind)
+    values (p_parent_id, 'port-' || p_name, case p_medium when 'radio' then 'wireless' else 'sfp' end)
+    returning id into v_port;
+    insert into net.links (a_interface_id, b_interface_id, medium, speed_mbps)
+    values (v_port, v_up, p_medium, case p_medium when 'fibre' then 10000 when 'radio' then 300 else 1000 end);
+    update net.devices set parent_device_id = p_parent_id, parent_interface_id = v_port where id = v_id;
+  end if;
+  return v_id;
+end;
+$$;
+
+-- A store of a kind, reused when one of that name exists (there is only one customer store).
+create or replace function tests.net_store(p_kind text, p_name text default null)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_id bigint;
+begin
+  select id into v_id from net.stores
+   where (p_kind = 'customer' and kind = 'customer') or name = coalesce(p_name, 'Test ' || p_kind);
+  if v_id is null then
+    insert into net.stores (name, kind) values (coalesce(p_name, 'Test ' || p_kind), p_kind) returning id into v_id;
+  end if;
+  return v_id;
+end;
+$$;
+
+-- A running service of a tariff for a customer (a new customer and tariff of a new operator if null).
+create or replace function tests.net_make_service(
+  p_customer_id bigint default null, p_tariff_id bigint default null, p_from date default '2024-01-01'
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_customer bigint := p_customer_id;
+  v_tariff bigint := p_tariff_id;
+  v_operator bigint;
+begin
+  if v_customer is null then
+    v_operator := coalesce((select p.operator_id from catalog.tariffs t join catalog.products p on p.id = t.product_id
+                             where t.id = v_tariff), tests.make_operator());
+    v_customer := tests.make_customer(v_operator);
+  end if;
+  if v_tariff is null then
+    v_tariff := tests.make_tariff(500, (select operator_id from crm.customers where id = v_customer));
+  end if;
+  return crm.activate_service(v_customer, v_tariff, p_from, null, '{"state": "active"}');
 end;
 $$;

@@ -1,0 +1,153 @@
+"""Migrations: procedures are idempotent and all-or-nothing; a database built in one step equals one
+upgraded revision by revision. Each test builds its own scratch databases and drops them."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from db import bootstrap, cli, migrate
+from db.settings import Settings
+
+ScratchFactory = Callable[[str], str]
+
+
+@pytest.fixture
+def scratch(settings: Settings) -> Iterator[ScratchFactory]:
+    """Make empty databases (roles and extensions, no migrations) named with the pid; drop them after."""
+    made: list[str] = []
+
+    def make(suffix: str) -> str:
+        name = f"mango_scratch_{os.getpid()}_{suffix}"
+        bootstrap.drop_database(settings, name)
+        bootstrap.ensure_database(settings, name)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        bootstrap.drop_database(settings, name)
+
+
+def _pg_dump(settings: Settings, dbname: str, *args: str) -> str:
+    pg_dump = shutil.which("pg_dump") or "pg_dump"
+    out = subprocess.run(
+        [pg_dump, *args, "--dbname", settings.admin_conninfo(dbname)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return _normalise(out)
+
+
+def _normalise(dump: str) -> str:
+    """Drop comments, blank lines and pg_dump's per-run restrict keys: what is left is the schema."""
+    lines = []
+    for line in dump.splitlines():
+        if not line.strip() or line.startswith("--") or re.match(r"^\\(un)?restrict\b", line):
+            continue
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def schema_of(settings: Settings, dbname: str) -> str:
+    return _pg_dump(settings, dbname, "--schema-only")
+
+
+def data_of(settings: Settings, dbname: str) -> str:
+    return _pg_dump(settings, dbname, "--data-only", "--exclude-table-data=audit.records")
+
+
+def _assert_same(before: str, after: str, what: str) -> None:
+    if before != after:
+        import difflib
+
+        diff = "\n".join(
+            difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after", lineterm="", n=2)
+        )
+        pytest.fail(f"{what} differ:\n{diff[:6000]}")
+
+
+def test_second_migrate_changes_nothing(
+    settings: Settings, scratch: ScratchFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = scratch("twice")
+    assert cli.main(["--database", name, "migrate"]) == 0
+    first = capsys.readouterr().out
+    schema, data = schema_of(settings, name), data_of(settings, name)
+
+    assert cli.main(["--database", name, "migrate"]) == 0
+    second = capsys.readouterr().out
+
+    count = len(migrate.procedure_files())
+    assert f"{name}: migrations at head, {count} procedure files applied" in first
+    assert second.strip().splitlines()[-1] == first.strip().splitlines()[-1]
+    _assert_same(schema, schema_of(settings, name), "schemas after the first and the second migrate")
+    _assert_same(data, data_of(settings, name), "data after the first and the second migrate")
+
+
+def test_database_built_at_once_equals_one_upgraded_step_by_step(
+    settings: Settings, scratch: ScratchFactory
+) -> None:
+    at_once, stepwise = scratch("head"), scratch("steps")
+    command.upgrade(migrate.alembic_config(settings.admin_conninfo(at_once)), "head")
+
+    cfg = migrate.alembic_config(settings.admin_conninfo(stepwise))
+    revisions = list(reversed(list(ScriptDirectory.from_config(cfg).walk_revisions("base", "heads"))))
+    assert revisions, "no alembic revisions found"
+    for revision in revisions:
+        command.upgrade(cfg, revision.revision)
+        with psycopg.connect(settings.admin_conninfo(stepwise)) as conn:
+            row = conn.execute("select version_num from alembic_version").fetchone()
+        assert row == (revision.revision,)
+
+    _assert_same(
+        schema_of(settings, at_once), schema_of(settings, stepwise), "tables built at once and stepwise"
+    )
+
+    for name in (at_once, stepwise):
+        migrate.apply_procedures(settings.admin_conninfo(name))
+    _assert_same(
+        schema_of(settings, at_once),
+        schema_of(settings, stepwise),
+        "databases with procedures, at once and stepwise",
+    )
+
+
+def test_a_broken_procedure_file_applies_nothing(
+    settings: Settings, scratch: ScratchFactory, tmp_path: Path
+) -> None:
+    name = scratch("broken")
+    migrate.migrate(settings, name)
+    schema = schema_of(settings, name)
+
+    probe = tmp_path / "00_probe.sql"
+    probe.write_text(
+        "create or replace function crm.migrate_probe() returns integer language sql immutable"
+        " set search_path = '' as 'select 1';\n"
+        "comment on schema crm is 'changed by a migration that failed';\n"
+    )
+    broken = tmp_path / "99_broken.sql"
+    broken.write_text("create or replace function crm.broken( returns integer;\n")
+
+    with pytest.raises(SystemExit) as failed:
+        migrate.apply_procedures(settings.admin_conninfo(name), [probe, *migrate.procedure_files(), broken])
+    assert "99_broken.sql" in str(failed.value)
+
+    with psycopg.connect(settings.admin_conninfo(name)) as conn:
+        row = conn.execute(
+            "select to_regprocedure('crm.migrate_probe()'), obj_description('crm'::regnamespace, 'pg_namespace')"
+        ).fetchone()
+    assert row is not None
+    assert row[0] is None, "the probe function of the failed run was left behind"
+    assert row[1] != "changed by a migration that failed"
+    _assert_same(schema, schema_of(settings, name), "schemas before and after a failed procedures run")
