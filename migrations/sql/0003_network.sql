@@ -213,7 +213,8 @@ create table net.stock_movements (
     user_id bigint references auth.users (id)
 );
 create index stock_movements_device_idx on net.stock_movements (device_id, id);
-comment on table net.stock_movements is 'Every movement of a device between stores, to and from customers.';
+comment on table net.stock_movements is
+'Every movement of a device between stores, to and from customers. [not audited: is itself a history]';
 
 create table net.service_devices (
     id bigint generated always as identity primary key,

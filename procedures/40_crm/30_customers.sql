@@ -99,69 +99,84 @@ as $$
 $$;
 comment on function crm.refresh_customer_search(bigint []) is 'Rebuild the search text of some customers.';
 revoke all on function crm.refresh_customer_search(bigint []) from public;
+-- The statement triggers on customers, contacts and places run as the writer: they need to call it.
+grant execute on function crm.refresh_customer_search(bigint []) to mango_support, mango_sales, mango_billing;
 
-create or replace function crm.tg__refresh_customer_search()
+create or replace function crm.tg__refresh_customer_search_new()
 returns trigger
 language plpgsql volatile security invoker set search_path = ''
 as $$
--- Statement trigger on customers, contacts and delivery places: one refresh per statement.
+-- Statement trigger (insert or update, transition table new_rows): one refresh per statement.
 begin
-  if tg_table_name = 'customers' then
-    perform crm.refresh_customer_search(array(select id from new_rows));
-  else
-    perform crm.refresh_customer_search(array(
-      select customer_id from new_rows
-      union
-      select customer_id from old_rows
-    ));
-  end if;
+  perform crm.refresh_customer_search(array(
+    select distinct coalesce((to_jsonb(n) ->> 'customer_id')::bigint, (to_jsonb(n) ->> 'id')::bigint) from new_rows n
+  ));
   return null;
 end;
 $$;
-comment on function crm.tg__refresh_customer_search() is 'Keep crm.customer_search in step with its sources.';
-revoke all on function crm.tg__refresh_customer_search() from public;
+comment on function crm.tg__refresh_customer_search_new() is 'Keep crm.customer_search in step after inserts and updates.';
+revoke all on function crm.tg__refresh_customer_search_new() from public;
 
-create or replace trigger _700_search_insert after insert on crm.customers
-referencing new table as new_rows
-for each statement execute function crm.tg__refresh_customer_search();
-create or replace trigger _700_search_update after update on crm.customers
-referencing new table as new_rows
-for each statement execute function crm.tg__refresh_customer_search();
-
-create or replace function crm.tg__refresh_customer_search_children()
+create or replace function crm.tg__refresh_customer_search_old()
 returns trigger
 language plpgsql volatile security invoker set search_path = ''
 as $$
--- Statement trigger on contacts and delivery places (insert, update or delete).
+-- Statement trigger (delete, transition table old_rows) on contacts and delivery places.
 begin
-  if tg_op = 'INSERT' then
-    perform crm.refresh_customer_search(array(select customer_id from new_rows));
-  elsif tg_op = 'DELETE' then
-    perform crm.refresh_customer_search(array(select customer_id from old_rows));
-  else
-    perform crm.refresh_customer_search(array(select customer_id from new_rows union select customer_id from old_rows));
-  end if;
+  perform crm.refresh_customer_search(array(select distinct o.customer_id from old_rows o));
   return null;
 end;
 $$;
-comment on function crm.tg__refresh_customer_search_children() is 'Refresh the search text after contact or place changes.';
-revoke all on function crm.tg__refresh_customer_search_children() from public;
+comment on function crm.tg__refresh_customer_search_old() is 'Keep crm.customer_search in step after deletes.';
+revoke all on function crm.tg__refresh_customer_search_old() from public;
 
-create or replace trigger _700_search_insert after insert on crm.contacts
+create or replace function crm.tg__refresh_customer_search_moved()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+-- Statement trigger (update with both transition tables) on contacts and delivery places: a row
+-- may move to another customer, so both customers are refreshed.
+begin
+  perform crm.refresh_customer_search(array(
+    select n.customer_id from new_rows n union select o.customer_id from old_rows o
+  ));
+  return null;
+end;
+$$;
+comment on function crm.tg__refresh_customer_search_moved() is 'Keep crm.customer_search in step after updates of child rows.';
+revoke all on function crm.tg__refresh_customer_search_moved() from public;
+
+drop trigger if exists _700_search_insert on crm.customers;
+drop trigger if exists _700_search_update on crm.customers;
+drop trigger if exists _700_search_insert on crm.contacts;
+drop trigger if exists _700_search_update on crm.contacts;
+drop trigger if exists _700_search_delete on crm.contacts;
+drop trigger if exists _700_search_insert on crm.delivery_places;
+drop trigger if exists _700_search_update on crm.delivery_places;
+drop function if exists crm.tg__refresh_customer_search();
+drop function if exists crm.tg__refresh_customer_search_children();
+
+create trigger _700_search_insert after insert on crm.customers
 referencing new table as new_rows
-for each statement execute function crm.tg__refresh_customer_search_children();
-create or replace trigger _700_search_update after update on crm.contacts
+for each statement execute function crm.tg__refresh_customer_search_new();
+create trigger _700_search_update after update on crm.customers
+referencing new table as new_rows
+for each statement execute function crm.tg__refresh_customer_search_new();
+create trigger _700_search_insert after insert on crm.contacts
+referencing new table as new_rows
+for each statement execute function crm.tg__refresh_customer_search_new();
+create trigger _700_search_update after update on crm.contacts
 referencing new table as new_rows old table as old_rows
-for each statement execute function crm.tg__refresh_customer_search_children();
-create or replace trigger _700_search_delete after delete on crm.contacts
+for each statement execute function crm.tg__refresh_customer_search_moved();
+create trigger _700_search_delete after delete on crm.contacts
 referencing old table as old_rows
-for each statement execute function crm.tg__refresh_customer_search_children();
-create or replace trigger _700_search_insert after insert on crm.delivery_places
+for each statement execute function crm.tg__refresh_customer_search_old();
+create trigger _700_search_insert after insert on crm.delivery_places
 referencing new table as new_rows
-for each statement execute function crm.tg__refresh_customer_search_children();
-create or replace trigger _700_search_update after update on crm.delivery_places
+for each statement execute function crm.tg__refresh_customer_search_new();
+create trigger _700_search_update after update on crm.delivery_places
 referencing new table as new_rows old table as old_rows
-for each statement execute function crm.tg__refresh_customer_search_children();
+for each statement execute function crm.tg__refresh_customer_search_moved();
 
 create or replace function crm.search_customers(
   p_query text, p_after_name text default null, p_after_id bigint default null, p_limit integer default 50,

@@ -52,30 +52,36 @@ returns trigger
 language plpgsql volatile security invoker set search_path = ''
 as $$
 -- One outbox row per service (coalesced); the agents read the current state when they handle it.
-declare
-  v_id bigint := (to_jsonb(new) ->> 'service_id')::bigint;
 begin
-  if tg_table_name = 'services' then
-    if tg_op = 'UPDATE' and (old.state, old.valid, old.customer_id, old.product_id, old.suspended, old.delivery_place_id)
-                        is not distinct from
-                        (new.state, new.valid, new.customer_id, new.product_id, new.suspended, new.delivery_place_id) then
-      return null;
-    end if;
-    perform bus.enqueue('provisioning', 'service:' || new.id,
-                        jsonb_build_object('service_id', new.id, 'state', new.state, 'customer_id', new.customer_id));
-  else
-    perform bus.enqueue('provisioning', 'service:' || v_id, jsonb_build_object('service_id', v_id));
+  if tg_op = 'UPDATE' and (old.state, old.valid, old.customer_id, old.product_id, old.suspended, old.delivery_place_id)
+                      is not distinct from
+                      (new.state, new.valid, new.customer_id, new.product_id, new.suspended, new.delivery_place_id) then
+    return null;
   end if;
+  perform bus.enqueue('provisioning', 'service:' || new.id,
+                      jsonb_build_object('service_id', new.id, 'state', new.state, 'customer_id', new.customer_id));
   return null;
 end;
 $$;
 comment on function crm.tg_services__enqueue_provisioning() is 'Tell the provisioning agents that a service changed.';
 revoke all on function crm.tg_services__enqueue_provisioning() from public;
 
+create or replace function crm.tg_service_tariffs__enqueue_provisioning()
+returns trigger
+language plpgsql volatile security invoker set search_path = ''
+as $$
+begin
+  perform bus.enqueue('provisioning', 'service:' || new.service_id, jsonb_build_object('service_id', new.service_id));
+  return null;
+end;
+$$;
+comment on function crm.tg_service_tariffs__enqueue_provisioning() is 'A service''s tariff changed: tell provisioning.';
+revoke all on function crm.tg_service_tariffs__enqueue_provisioning() from public;
+
 create or replace trigger _900_enqueue_provisioning after insert or update on crm.services
 for each row execute function crm.tg_services__enqueue_provisioning();
 create or replace trigger _900_enqueue_provisioning after insert or update on crm.service_tariffs
-for each row execute function crm.tg_services__enqueue_provisioning();
+for each row execute function crm.tg_service_tariffs__enqueue_provisioning();
 
 create or replace function crm.tg_parameter_values__enqueue_provisioning()
 returns trigger
@@ -166,7 +172,7 @@ returns bigint []
 language plpgsql volatile security invoker set search_path = ''
 as $$
 declare
-  v_ids bigint [] := '{}';
+  v_ids bigint [] := '{}'::bigint [];
   v_item catalog.bundle_items;
 begin
   if not exists (select from catalog.bundles where id = p_bundle_id and active) then

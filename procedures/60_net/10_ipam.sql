@@ -95,8 +95,11 @@ declare
 begin
   insert into net.ip_assignments (address, pool_id, service_id, device_id, valid, note)
   values (p_address,
-          (select id from net.pools where p_address between first_address and last_address
-            order by last_address - first_address limit 1),
+          (select p.id from net.pools p
+            where family(p.first_address) = family(p_address)
+              and set_masklen(network(p_address)::inet, masklen(p.first_address))
+                  between p.first_address and p.last_address
+            order by p.last_address - p.first_address limit 1),
           p_service_id, p_device_id, tstzrange(p_from, null), p_note)
   returning id into v_id;
   return v_id;
@@ -118,41 +121,62 @@ create or replace function net.allocate_ip(
 returns inet
 language plpgsql volatile security invoker set search_path = ''
 as $$
--- The lowest address of the pool free from p_from on. The pool row is locked for the rest of the
--- transaction, so two allocations from one pool never pick the same address.
+-- The lowest address (or delegated prefix) of the pool free from p_from on. Allocations from one
+-- pool are serialised by a transaction-level advisory lock on the pool (it needs no write right
+-- on net.pools), so two allocations never pick the same address; each statement after the lock
+-- sees what the previous holder of the lock committed.
 declare
   v_pool net.pools;
+  v_max integer;
+  v_len integer;
+  v_first inet;
+  v_last inet;
   v_address inet;
-  v_step inet;
+  v_id bigint;
 begin
-  select * into v_pool from net.pools where id = p_pool_id for update;
+  select * into v_pool from net.pools where id = p_pool_id;
   if not found then
     raise exception 'pool % does not exist', p_pool_id using errcode = 'MG031';
   end if;
+  perform pg_catalog.pg_advisory_xact_lock('net.pools'::regclass::oid::integer, p_pool_id::integer);
+  v_max := case family(v_pool.first_address) when 4 then 32 else 128 end;
+  v_len := coalesce(v_pool.assign_prefix_length, v_max);
+  v_first := set_masklen(network(set_masklen(v_pool.first_address, v_len))::inet, v_max);
+  v_last := set_masklen(v_pool.last_address, v_max);
+  -- Every holding that overlaps the pool from p_from on, as blocks of the allocation size; the
+  -- answer is the first address, or the first block after a run of taken blocks.
   with taken as (
-    select a.address from net.ip_assignments a
-     where a.address between v_pool.first_address and v_pool.last_address
+    select set_masklen(network(set_masklen(a.address, least(masklen(a.address), v_len)))::inet, v_max) as block,
+           set_masklen(broadcast(set_masklen(a.address, least(masklen(a.address), v_len))), v_max) as last
+      from net.ip_assignments a
+     where a.address && inet_merge(v_pool.first_address, v_pool.last_address)
        and a.valid && tstzrange(p_from, null)
-  ), candidates as (
-    select v_pool.first_address as address
-    union all
-    select t.address + coalesce(2 ^ ((case family(t.address) when 4 then 32 else 128 end) - masklen(t.address)), 1)::bigint
-      from taken t
+  ), in_pool as (
+    select t.block, t.last from taken t where t.last >= v_first and t.block <= v_last
+  ), runs as (
+    select max(i.last) over (order by i.block rows unbounded preceding) as reach,
+           lead(i.block) over (order by i.block) as next_block
+      from in_pool i
   )
   select c.address into v_address
-    from candidates c
-   where c.address <= v_pool.last_address
-     and not exists (select from net.ip_assignments a where a.address && c.address and a.valid && tstzrange(p_from, null))
+    from (
+      select v_first as address where not exists (select from in_pool i where i.block <= v_first)
+      union all
+      select r.reach + 1 from runs r where r.reach < v_last and (r.next_block is null or r.reach + 1 < r.next_block)
+    ) c
+   where c.address <= v_last
    order by c.address
    limit 1;
   if v_address is null then
     raise exception 'pool % is full', v_pool.name using errcode = 'MG032';
   end if;
-  if v_pool.assign_prefix_length is not null then
-    v_address := set_masklen(v_address, v_pool.assign_prefix_length);
-  end if;
-  perform net.assign_ip(v_address, p_service_id, p_device_id, p_from);
+  v_address := set_masklen(v_address, v_len);
+  insert into net.ip_assignments (address, pool_id, service_id, device_id, valid)
+  values (v_address, p_pool_id, p_service_id, p_device_id, tstzrange(p_from, null))
+  returning id into v_id;
   return v_address;
+exception when exclusion_violation then
+  raise exception 'address % is already assigned at that time', v_address using errcode = 'MG031', column = 'address';
 end;
 $$;
 comment on function net.allocate_ip(bigint, bigint, bigint, timestamptz) is
@@ -198,3 +222,11 @@ select
 from net.prefixes as p;
 comment on view net.prefix_usage is 'Prefixes with their parent in the tree, size (IPv4) and addresses in use now.';
 grant select on net.prefix_usage to mango_staff, mango_agent;
+
+-- Support staff (at installation) and the agents (at activation) assign addresses and MACs
+-- through the functions above; technicians already write every network table.
+grant insert, update on net.ip_assignments, net.mac_assignments to mango_support, mango_agent;
+drop policy if exists support_write_all on net.ip_assignments;
+create policy support_write_all on net.ip_assignments for all to mango_support, mango_agent using (true) with check (true);
+drop policy if exists support_write_all on net.mac_assignments;
+create policy support_write_all on net.mac_assignments for all to mango_support, mango_agent using (true) with check (true);
