@@ -1,0 +1,117 @@
+"""What a person sees in the staff web client, in a real browser."""
+
+from __future__ import annotations
+
+import psycopg
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import log_in, screenshot
+from tests.web_helpers import PASSWORD, make_staff
+
+
+def _some_activity(admin: psycopg.Connection) -> None:
+    """Jobs, an agent heartbeat and audited changes, so the pages show something (once)."""
+    if admin.execute("select exists (select from crm.operators where code = 'e2e_net')").fetchone() == (
+        True,
+    ):
+        return
+    admin.execute("select bus.heartbeat('scheduler', 'main', 'isp-app-1', 4242, '{jobs,billing}', 1520, 3)")
+    admin.execute("select bus.heartbeat('provisioner', 'main', 'isp-app-1', 4243, '{prov}', 8840, 0)")
+    running = admin.execute(
+        "select bus.submit_job('billing_run', 'Monthly billing run 2025-11', '{}', true)"
+    ).fetchone()
+    assert running
+    admin.execute(
+        "update bus.jobs set state = 'running', progress = 0.62, message = 'invoices 6 200 of 10 000',"
+        " started_at = now() where id = %s",
+        [running[0]],
+    )
+    admin.execute("select bus.submit_job('import', 'Bank statement import Fio 11/2025')")
+    admin.execute(
+        "insert into crm.operators (code, name, ico, dic, city, zip, street)"
+        " values ('e2e_net', 'Mango Net s.r.o.', '25596641', 'CZ25596641', 'Brno', '602 00', 'Lidická 12')"
+        " on conflict (code) do nothing"
+    )
+
+
+def test_staff_member_logs_in_and_sees_the_dashboard(
+    server: str, page: Page, admin: psycopg.Connection
+) -> None:
+    _some_activity(admin)
+    user = make_staff(admin, ["admin"], prefix="jana")
+    admin.execute("update auth.users set full_name = 'Jana Nováková' where username = %s", [user])
+    page.goto(f"{server}/login")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    screenshot(page, "login")
+    log_in(page, server, user, PASSWORD)
+    expect(page.get_by_role("heading", name="Good to see you, Jana")).to_be_visible()
+    expect(page.locator(".tile", has_text="Jobs running")).to_contain_text("1")
+    expect(page.locator(".sidebar")).to_contain_text("Users")
+    expect(page.locator(".sidebar .disabled", has_text="Customers")).to_contain_text("coming")
+    screenshot(page, "dashboard")
+    page.goto(f"{server}/jobs")
+    expect(page.locator("progress.state-running")).to_be_visible()
+    screenshot(page, "jobs")
+    page.click(".sidebar >> text=Audit")
+    page.select_option("#f-table", "crm.operators")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.audit")).to_contain_text("Mango Net s.r.o.")
+    screenshot(page, "audit")
+
+
+def test_non_admin_is_refused_user_administration(server: str, page: Page, admin: psycopg.Connection) -> None:
+    user = make_staff(admin, ["support"])
+    log_in(page, server, user, PASSWORD)
+    expect(page.locator(".sidebar")).not_to_contain_text("Users")
+    response = page.goto(f"{server}/users")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", name="You are not allowed to do this")).to_be_visible()
+    screenshot(page, "forbidden")
+
+
+def test_admin_creates_a_user(server: str, page: Page, admin: psycopg.Connection) -> None:
+    log_in(page, server, make_staff(admin, ["admin"]), PASSWORD)
+    page.click(".sidebar >> text=Users")
+    page.get_by_role("link", name="New user").click()
+    page.fill("#f-username", "petr_e2e")
+    page.fill("#f-full_name", "Petr Svoboda")
+    page.fill("#f-email", "petr@example.cz")
+    page.select_option("#f-language", "cs")
+    page.check("input[name=role_billing]")
+    page.check("input[name=role_support]")
+    page.fill("#f-password", "short")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.locator("#error-password")).to_contain_text("at least 10 characters")
+    screenshot(page, "user-form-error")
+    page.fill("#f-password", "a-good-long-password")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.locator(".flash")).to_contain_text("User petr_e2e created.")
+    roles = admin.execute("select roles, db_role from auth.users where username = 'petr_e2e'").fetchone()
+    assert roles == (["billing", "support"], "mango_as_billing_support")
+    page.click(".sidebar >> text=Users")
+    expect(page.locator("table")).to_contain_text("Petr Svoboda")
+    screenshot(page, "users")
+
+
+def test_operator_page_and_small_screen(server: str, browser: Browser, admin: psycopg.Connection) -> None:
+    _some_activity(admin)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="cs-CZ")
+    page = context.new_page()
+    try:
+        user = make_staff(admin, ["admin"])
+        admin.execute("update auth.users set language = 'cs' where username = %s", [user])
+        log_in(page, server, user, PASSWORD)
+        expect(page.locator(".sidebar")).not_to_be_in_viewport()
+        page.click("label.nav-button")
+        expect(page.locator(".sidebar")).to_be_in_viewport()
+        screenshot(page, "mobile-nav", full_page=False)
+        page.click(".sidebar >> text=Provozovatelé")
+        page.click("text=Mango Net s.r.o.")
+        page.fill("#accounts #f-name", "Hlavní účet")
+        page.fill("#accounts #f-account_number", "1234567890")
+        page.fill("#accounts #f-bank_code", "0800")
+        page.get_by_role("button", name="Přidat účet").click()
+        expect(page.locator("#error-account_number")).to_contain_text("mod 11")
+        screenshot(page, "mobile-operator")
+    finally:
+        context.close()

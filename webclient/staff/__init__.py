@@ -1,0 +1,1 @@
+"""The staff web client: ``create_app()`` in ``webclient.staff.app``."""
