@@ -5,7 +5,9 @@ returns trigger
 language plpgsql volatile security definer set search_path = ''
 as $$
 -- definer: writes audit.records, which no application role may write. Trigger arguments name
--- columns whose values are never copied (secrets); they appear as '***' when they change.
+-- columns whose values are never copied (secrets); they appear as '***' when they change. An
+-- argument '-column' leaves the column out altogether (bookkeeping such as last_login_at): a
+-- change of only such columns writes no record.
 declare
   v_old jsonb;
   v_new jsonb;
@@ -18,6 +20,11 @@ begin
     v_new := to_jsonb(new);
   end if;
   foreach v_col in array coalesce(tg_argv::text [], '{}') loop
+    if left(v_col, 1) = '-' then
+      v_old := v_old - substr(v_col, 2);
+      v_new := v_new - substr(v_col, 2);
+      continue;
+    end if;
     if v_old ? v_col then
       v_old := jsonb_set(v_old, array[v_col], '"***"'::jsonb);
     end if;
@@ -53,7 +60,8 @@ begin
   );
 end;
 $$;
-comment on function audit.enable(regclass, text[]) is 'Attach the audit trigger to a table (run by procedures).';
+comment on function audit.enable(regclass, text[]) is
+'Attach the audit trigger to a table: secret columns are masked, ''-column'' ones left out.';
 revoke all on function audit.enable(regclass, text[]) from public;
 
 create or replace function audit.changes(p_old jsonb, p_new jsonb)
@@ -96,4 +104,4 @@ create policy staff_select_all on audit.records for select to mango_staff using 
 revoke all on audit.records from public;
 grant select on audit.records to mango_staff;
 
-select audit.enable('auth.users', array['password_hash']);
+select audit.enable('auth.users', array['password_hash', '-last_login_at', '-updated_at']);
