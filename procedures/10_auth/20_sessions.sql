@@ -68,18 +68,20 @@ as $$
 -- definer: reads and extends sessions, which the web role cannot touch.
 declare
   v_session auth.sessions;
-  v_idle interval := make_interval(mins => coalesce(auth.setting('session_idle_minutes')::integer, 120));
-  v_max interval := make_interval(hours => coalesce(auth.setting('session_max_hours')::integer, 12));
 begin
   select * into v_session from auth.sessions s
    where s.token_hash = auth.token_hash(p_token) and s.ended_at is null and s.expires_at > now();
   if not found then
     return;
   end if;
-  -- Slide the idle timeout, at most once a minute, never past the absolute limit.
+  -- Slide the idle timeout, at most once a minute, never past the absolute limit. (The settings
+  -- are read only then: most requests cost one index lookup here.)
   if v_session.last_seen_at < now() - interval '1 minute' then
     update auth.sessions s
-       set last_seen_at = now(), expires_at = least(now() + v_idle, s.created_at + v_max)
+       set last_seen_at = now(),
+           expires_at = least(
+             now() + make_interval(mins => coalesce(auth.setting('session_idle_minutes')::integer, 120)),
+             s.created_at + make_interval(hours => coalesce(auth.setting('session_max_hours')::integer, 12)))
      where s.id = v_session.id;
   end if;
   return query
