@@ -54,6 +54,9 @@ def ensure_roles(settings: Settings) -> None:
             )
         # The web client holds no rights of its own: it switches to the user's role per request.
         cur.execute("alter role mango_web noinherit")
+        # The flow collector writes with COPY, which PostgreSQL refuses for a role subject to
+        # row-level security; it is granted nothing but the flow tables (procedures/70_flow).
+        cur.execute("alter role mango_agent_flowcollector bypassrls")
         _grant(cur, "mango_owner", "mango_migrator")
         for staff in STAFF_ROLES:
             _grant(cur, "mango_staff", f"mango_{staff}")

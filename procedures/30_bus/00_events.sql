@@ -28,35 +28,35 @@ revoke all on function bus.enqueue(text, text, jsonb) from public;
 grant execute on function bus.enqueue(text, text, jsonb) to mango_staff, mango_agent, mango_customer, mango_partner;
 
 create or replace function bus.claim(
-  p_agent text, p_topics text [], p_limit integer default 100, p_lease_seconds integer default 60
+    p_agent text, p_topics text[], p_limit integer default 100, p_lease_seconds integer default 60
 )
 returns setof bus.events
 language sql volatile security definer set search_path = ''
 as $$
   -- definer: only agents claim, through this function.
-  with picked as (
-    select id from bus.events
-     where topic = any(p_topics)
-       and available_at <= now()
-       and (lease_until is null or lease_until < clock_timestamp())
-     order by id
-     limit p_limit
-       for update skip locked
-  )
+  -- The ids go in as an array so the update fetches them by primary key; a join with the picked
+  -- rows was planned as a hash join over the whole outbox, slower the longer the backlog.
   update bus.events e
      set lease_until = clock_timestamp() + make_interval(secs => p_lease_seconds),
          claimed_by = p_agent,
          attempts = e.attempts + 1
-    from picked
-   where e.id = picked.id
+   where e.id = any(array(
+           select id from bus.events
+            where topic = any(p_topics)
+              and available_at <= now()
+              and (lease_until is null or lease_until < clock_timestamp())
+            order by id
+            limit p_limit
+              for update skip locked
+         ))
   returning e.*;
 $$;
-comment on function bus.claim(text, text [], integer, integer) is
+comment on function bus.claim(text, text[], integer, integer) is
 'Claim up to N available events of some topics for a while (the lease); others skip them.';
-revoke all on function bus.claim(text, text [], integer, integer) from public;
-grant execute on function bus.claim(text, text [], integer, integer) to mango_agent;
+revoke all on function bus.claim(text, text[], integer, integer) from public;
+grant execute on function bus.claim(text, text[], integer, integer) to mango_agent;
 
-create or replace function bus.ack(p_ids bigint [], p_revisions integer [])
+create or replace function bus.ack(p_ids bigint[], p_revisions integer[])
 returns integer
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -78,9 +78,9 @@ begin
   return v_done;
 end;
 $$;
-comment on function bus.ack(bigint [], integer []) is 'Acknowledge handled events (by revision); changed ones stay.';
-revoke all on function bus.ack(bigint [], integer []) from public;
-grant execute on function bus.ack(bigint [], integer []) to mango_agent;
+comment on function bus.ack(bigint[], integer[]) is 'Acknowledge handled events (by revision); changed ones stay.';
+revoke all on function bus.ack(bigint[], integer[]) from public;
+grant execute on function bus.ack(bigint[], integer[]) to mango_agent;
 
 create or replace function bus.fail(p_id bigint, p_revision integer, p_error text, p_max_attempts integer default 10)
 returns text
@@ -122,7 +122,7 @@ comment on function bus.fail(bigint, integer, text, integer) is
 revoke all on function bus.fail(bigint, integer, text, integer) from public;
 grant execute on function bus.fail(bigint, integer, text, integer) to mango_agent;
 
-create or replace function bus.extend_lease(p_ids bigint [], p_agent text, p_lease_seconds integer)
+create or replace function bus.extend_lease(p_ids bigint[], p_agent text, p_lease_seconds integer)
 returns integer
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -136,11 +136,11 @@ begin
   return v_count;
 end;
 $$;
-comment on function bus.extend_lease(bigint [], text, integer) is 'Keep events claimed while a slow handler runs.';
-revoke all on function bus.extend_lease(bigint [], text, integer) from public;
-grant execute on function bus.extend_lease(bigint [], text, integer) to mango_agent;
+comment on function bus.extend_lease(bigint[], text, integer) is 'Keep events claimed while a slow handler runs.';
+revoke all on function bus.extend_lease(bigint[], text, integer) from public;
+grant execute on function bus.extend_lease(bigint[], text, integer) to mango_agent;
 
-create or replace function bus.next_wakeup(p_topics text [])
+create or replace function bus.next_wakeup(p_topics text[])
 returns timestamptz
 language sql stable security definer set search_path = ''
 as $$
@@ -148,9 +148,9 @@ as $$
   select min(greatest(available_at, coalesce(lease_until, available_at)))
     from bus.events where topic = any(p_topics);
 $$;
-comment on function bus.next_wakeup(text []) is 'When the next event of these topics becomes claimable.';
-revoke all on function bus.next_wakeup(text []) from public;
-grant execute on function bus.next_wakeup(text []) to mango_agent;
+comment on function bus.next_wakeup(text[]) is 'When the next event of these topics becomes claimable.';
+revoke all on function bus.next_wakeup(text[]) from public;
+grant execute on function bus.next_wakeup(text[]) to mango_agent;
 
 create or replace function bus.retry_dead(p_id bigint)
 returns void
@@ -173,7 +173,7 @@ revoke all on function bus.retry_dead(bigint) from public;
 grant execute on function bus.retry_dead(bigint) to mango_admin;
 
 create or replace function bus.heartbeat(
-  p_name text, p_instance text, p_host text, p_pid integer, p_topics text [], p_handled bigint, p_failed bigint
+    p_name text, p_instance text, p_host text, p_pid integer, p_topics text[], p_handled bigint, p_failed bigint
 )
 returns void
 language sql volatile security definer set search_path = ''
@@ -185,10 +185,10 @@ as $$
      set host = excluded.host, pid = excluded.pid, topics = excluded.topics, last_seen_at = now(),
          handled = excluded.handled, failed = excluded.failed;
 $$;
-comment on function bus.heartbeat(text, text, text, integer, text [], bigint, bigint) is
+comment on function bus.heartbeat(text, text, text, integer, text[], bigint, bigint) is
 'An agent says it is alive and how much it handled.';
-revoke all on function bus.heartbeat(text, text, text, integer, text [], bigint, bigint) from public;
-grant execute on function bus.heartbeat(text, text, text, integer, text [], bigint, bigint) to mango_agent;
+revoke all on function bus.heartbeat(text, text, text, integer, text[], bigint, bigint) from public;
+grant execute on function bus.heartbeat(text, text, text, integer, text[], bigint, bigint) to mango_agent;
 
 alter table bus.events enable row level security;
 alter table bus.dead_events enable row level security;

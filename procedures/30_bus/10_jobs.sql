@@ -1,7 +1,7 @@
 -- Background jobs (PLT-4): submit, claim (financial jobs exclude each other), progress, finish.
 
 create or replace function bus.submit_job(
-  p_kind text, p_title text, p_params jsonb default '{}', p_financial boolean default false
+    p_kind text, p_title text, p_params jsonb default '{}', p_financial boolean default false
 )
 returns bigint
 language plpgsql volatile security definer set search_path = ''
@@ -21,7 +21,7 @@ comment on function bus.submit_job(text, text, jsonb, boolean) is 'Queue a backg
 revoke all on function bus.submit_job(text, text, jsonb, boolean) from public;
 grant execute on function bus.submit_job(text, text, jsonb, boolean) to mango_staff, mango_agent;
 
-create or replace function bus.claim_job(p_worker text, p_kinds text [])
+create or replace function bus.claim_job(p_worker text, p_kinds text[])
 returns setof bus.jobs
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -54,9 +54,9 @@ begin
   return next v_job;
 end;
 $$;
-comment on function bus.claim_job(text, text []) is 'Take the next queued job of some kinds, if it may run now.';
-revoke all on function bus.claim_job(text, text []) from public;
-grant execute on function bus.claim_job(text, text []) to mango_agent;
+comment on function bus.claim_job(text, text[]) is 'Take the next queued job of some kinds, if it may run now.';
+revoke all on function bus.claim_job(text, text[]) from public;
+grant execute on function bus.claim_job(text, text[]) to mango_agent;
 
 create or replace function bus.job_progress(p_id bigint, p_progress real, p_message text)
 returns void

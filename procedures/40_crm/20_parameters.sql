@@ -120,12 +120,14 @@ as $$
            when 'tariff' then auth.has_role('admin')
            when 'device' then auth.has_role('technician')
            else auth.has_role('support') or auth.has_role('sales') or auth.has_role('billing')
+                -- the scheduler applies accepted orders that change a service's parameters
+                or (d.entity = 'service' and auth.has_role('agent_scheduler'))
          end
     from crm.parameter_definitions d where d.id = p_definition_id;
 $$;
 comment on function crm.may_write_parameter(bigint) is 'Whether the caller may set values of a parameter.';
 revoke all on function crm.may_write_parameter(bigint) from public;
-grant execute on function crm.may_write_parameter(bigint) to mango_staff;
+grant execute on function crm.may_write_parameter(bigint) to mango_staff, mango_agent_scheduler;
 
 create or replace function crm.set_parameter(p_entity text, p_entity_id bigint, p_code text, p_value text)
 returns void
@@ -141,6 +143,7 @@ begin
                                 where t.id = p_entity_id)
            when 'service' then (select p.class_id from crm.services s join catalog.products p on p.id = s.product_id
                                  where s.id = p_entity_id)
+           when 'device' then (select n.class_id from net.devices n where n.id = p_entity_id)
          end)
    order by d.class_id nulls last
    limit 1;
@@ -161,7 +164,7 @@ $$;
 comment on function crm.set_parameter(text, bigint, text, text) is
 'Set (or clear with an empty value) a user-defined parameter of a customer, tariff, service or device.';
 revoke all on function crm.set_parameter(text, bigint, text, text) from public;
-grant execute on function crm.set_parameter(text, bigint, text, text) to mango_staff;
+grant execute on function crm.set_parameter(text, bigint, text, text) to mango_staff, mango_agent_scheduler;
 
 create or replace function crm.set_parameters(p_entity text, p_entity_id bigint, p_values jsonb)
 returns void
@@ -178,7 +181,7 @@ end;
 $$;
 comment on function crm.set_parameters(text, bigint, jsonb) is 'Set several parameters from a JSON object {code: value}.';
 revoke all on function crm.set_parameters(text, bigint, jsonb) from public;
-grant execute on function crm.set_parameters(text, bigint, jsonb) to mango_staff;
+grant execute on function crm.set_parameters(text, bigint, jsonb) to mango_staff, mango_agent_scheduler;
 
 create or replace view crm.parameters
 with (security_invoker = true)
@@ -212,16 +215,16 @@ grant insert, update, delete on crm.parameter_definitions to mango_admin;
 drop policy if exists staff_select_all on crm.parameter_values;
 create policy staff_select_all on crm.parameter_values for select to mango_staff, mango_agent using (true);
 drop policy if exists staff_insert_permitted on crm.parameter_values;
-create policy staff_insert_permitted on crm.parameter_values for insert to mango_staff
+create policy staff_insert_permitted on crm.parameter_values for insert to mango_staff, mango_agent_scheduler
 with check (crm.may_write_parameter(definition_id));
 drop policy if exists staff_update_permitted on crm.parameter_values;
-create policy staff_update_permitted on crm.parameter_values for update to mango_staff
+create policy staff_update_permitted on crm.parameter_values for update to mango_staff, mango_agent_scheduler
 using (crm.may_write_parameter(definition_id)) with check (crm.may_write_parameter(definition_id));
 drop policy if exists staff_delete_permitted on crm.parameter_values;
-create policy staff_delete_permitted on crm.parameter_values for delete to mango_staff
+create policy staff_delete_permitted on crm.parameter_values for delete to mango_staff, mango_agent_scheduler
 using (crm.may_write_parameter(definition_id));
 grant select on crm.parameter_values to mango_staff, mango_agent;
-grant insert, update, delete on crm.parameter_values to mango_staff;
+grant insert, update, delete on crm.parameter_values to mango_staff, mango_agent_scheduler;
 
 select audit.enable('crm.parameter_definitions');
 select audit.enable('crm.parameter_values');

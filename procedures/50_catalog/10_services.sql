@@ -162,7 +162,8 @@ $$;
 comment on function crm.activate_service(bigint, bigint, date, bigint, jsonb) is
 'Activate (or order) a service of a tariff for a customer from a date.';
 revoke all on function crm.activate_service(bigint, bigint, date, bigint, jsonb) from public;
-grant execute on function crm.activate_service(bigint, bigint, date, bigint, jsonb) to mango_support, mango_sales, mango_billing;
+grant execute on function crm.activate_service(bigint, bigint, date, bigint, jsonb) to mango_support, mango_sales, mango_billing,
+mango_agent_scheduler;
 
 create or replace function crm.activate_bundle(
   p_customer_id bigint, p_bundle_id bigint, p_from date, p_delivery_place_id bigint default null,
@@ -187,7 +188,8 @@ end;
 $$;
 comment on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) is 'Activate every service of a bundle in one step.';
 revoke all on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) from public;
-grant execute on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) to mango_support, mango_sales, mango_billing;
+grant execute on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) to mango_support, mango_sales, mango_billing,
+mango_agent_scheduler;
 
 create or replace function crm.change_tariff(p_service_id bigint, p_tariff_id bigint, p_on date)
 returns void
@@ -232,7 +234,8 @@ end;
 $$;
 comment on function crm.change_tariff(bigint, bigint, date) is 'Move a service to another tariff from a date (transfer).';
 revoke all on function crm.change_tariff(bigint, bigint, date) from public;
-grant execute on function crm.change_tariff(bigint, bigint, date) to mango_support, mango_sales, mango_billing;
+grant execute on function crm.change_tariff(bigint, bigint, date) to mango_support, mango_sales, mango_billing,
+mango_agent_scheduler;
 
 create or replace function crm.block_service(p_service_id bigint, p_kind text, p_reason text)
 returns void
@@ -344,7 +347,8 @@ end;
 $$;
 comment on function crm.end_service(bigint, date, text) is 'End a running service on a date (or schedule its end).';
 revoke all on function crm.end_service(bigint, date, text) from public;
-grant execute on function crm.end_service(bigint, date, text) to mango_support, mango_sales, mango_billing;
+grant execute on function crm.end_service(bigint, date, text) to mango_support, mango_sales, mango_billing,
+mango_agent_scheduler;
 
 create or replace function crm.restore_service(p_service_id bigint)
 returns void
@@ -443,4 +447,7 @@ end;
 $$;
 grant insert, update on crm.services, crm.service_moves to mango_support, mango_sales, mango_billing;
 grant insert, update, delete on crm.service_tariffs to mango_support, mango_sales, mango_billing;
+-- The scheduler carries out accepted orders on their date (catalog.apply_due_orders).
+grant insert, update on crm.services to mango_agent_scheduler;
+grant insert, update, delete on crm.service_tariffs to mango_agent_scheduler;
 grant update (state, block_kind, block_reason, suspended, valid, updated_at) on crm.services to mango_agent;

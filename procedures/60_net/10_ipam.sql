@@ -46,20 +46,42 @@ grant select on crm.service_owners to mango_staff, mango_agent, mango_flow;
 create or replace function net.who_had(p_address inet, p_at timestamptz)
 returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint, customer_id bigint,
                customer_no text, customer_name text, device_id bigint, device_name text, mac macaddr)
-language sql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = ''
 as $$
-  -- The holder of an address (or of the delegated prefix containing it) at a moment, with the
-  -- customer who held the service then, and the MAC registered to it then.
-  select a.id, a.address, a.valid, a.service_id, o.customer_id, c.customer_no, crm.customer_name(c),
-         a.device_id, d.name,
-         (select m.mac from net.mac_assignments m
-           where (m.service_id = a.service_id or m.device_id = a.device_id) and m.valid @> p_at
-           order by m.id desc limit 1)
-    from net.ip_assignments a
-    left join crm.service_owners o on o.service_id = a.service_id and o.held @> (p_at at time zone 'Europe/Prague')::date
-    left join crm.customers c on c.id = o.customer_id
-    left join net.devices d on d.id = a.device_id
-   where a.address && p_address and a.valid @> p_at;
+-- The holder of an address (or of the delegated prefix containing it) at a moment, with the
+-- customer who held the service then, and the MAC registered to it then. The customer then is
+-- the one the service left by its first move after that day, or (no later move) its customer
+-- now: the same answer as crm.service_owners, looked up by index for the one service.
+-- Dynamic SQL on purpose: the statement is planned with the actual address and moment. A plan
+-- made for unknown parameters (what a SQL function with `set search_path` gets) scans the
+-- (address, valid) GiST index for ~200 ms at 2.5 million assignments instead of < 1 ms.
+begin
+  return query execute $q$
+    select a.id, a.address, a.valid, a.service_id, c.id, c.customer_no, crm.customer_name(c),
+           a.device_id, d.name,
+           coalesce(
+             (select m.mac from net.mac_assignments m
+               where m.service_id = a.service_id and m.valid @> $2
+               order by m.id desc limit 1),
+             case when a.device_id is not null then
+               (select m.mac from net.mac_assignments m
+                 where m.device_id = a.device_id and m.valid @> $2
+                 order by m.id desc limit 1)
+             end)
+      from net.ip_assignments a
+      left join crm.services s on s.id = a.service_id
+      left join lateral (
+        select coalesce(
+                 (select mv.from_customer_id from crm.service_moves mv
+                   where mv.service_id = a.service_id and mv.moved_on > ($2 at time zone 'Europe/Prague')::date
+                   order by mv.moved_on, mv.id limit 1),
+                 s.customer_id) as customer_id
+      ) o on true
+      left join crm.customers c on c.id = o.customer_id
+      left join net.devices d on d.id = a.device_id
+     where a.address && $1 and a.valid @> $2
+  $q$ using p_address, p_at;
+end;
 $$;
 comment on function net.who_had(inet, timestamptz) is 'Who had an IP address at a moment: service, customer, device, MAC.';
 revoke all on function net.who_had(inet, timestamptz) from public;
@@ -69,14 +91,20 @@ create or replace function net.customer_addresses(p_customer_id bigint, p_period
 returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint)
 language sql stable security invoker set search_path = ''
 as $$
-  -- Every address a customer's services held during a period (only while the customer held them).
-  select a.id, a.address, a.valid * p_period * tstzrange(lower(o.held)::timestamptz, upper(o.held)::timestamptz),
-         a.service_id
-    from crm.service_owners o
-    join net.ip_assignments a on a.service_id = o.service_id and a.valid && p_period
-   where o.customer_id = p_customer_id
-     and a.valid && tstzrange(lower(o.held)::timestamptz, upper(o.held)::timestamptz)
-   order by lower(a.valid), a.address;
+  -- Every address a customer's services held during a period (only while the customer held them;
+  -- a service moves between customers at the start of a Prague day).
+  select x.id, x.address, x.valid, x.service_id
+    from (
+      select a.id, a.address, a.service_id,
+             a.valid * p_period
+               * tstzrange(lower(o.held)::timestamp at time zone 'Europe/Prague',
+                           upper(o.held)::timestamp at time zone 'Europe/Prague') as valid
+        from crm.service_owners o
+        join net.ip_assignments a on a.service_id = o.service_id and a.valid && p_period
+       where o.customer_id = p_customer_id
+    ) x
+   where not isempty(x.valid)
+   order by lower(x.valid), x.address;
 $$;
 comment on function net.customer_addresses(bigint, tstzrange) is 'The IP addresses a customer had during a period.';
 revoke all on function net.customer_addresses(bigint, tstzrange) from public;
@@ -99,7 +127,7 @@ begin
             where family(p.first_address) = family(p_address)
               and set_masklen(network(p_address)::inet, masklen(p.first_address))
                   between p.first_address and p.last_address
-            order by p.last_address - p.first_address limit 1),
+            order by masklen(inet_merge(p.first_address, p.last_address)) desc, p.id limit 1),
           p_service_id, p_device_id, tstzrange(p_from, null), p_note)
   returning id into v_id;
   return v_id;
@@ -132,7 +160,6 @@ declare
   v_first inet;
   v_last inet;
   v_address inet;
-  v_id bigint;
 begin
   select * into v_pool from net.pools where id = p_pool_id;
   if not found then
@@ -172,8 +199,7 @@ begin
   end if;
   v_address := set_masklen(v_address, v_len);
   insert into net.ip_assignments (address, pool_id, service_id, device_id, valid)
-  values (v_address, p_pool_id, p_service_id, p_device_id, tstzrange(p_from, null))
-  returning id into v_id;
+  values (v_address, p_pool_id, p_service_id, p_device_id, tstzrange(p_from, null));
   return v_address;
 exception when exclusion_violation then
   raise exception 'address % is already assigned at that time', v_address using errcode = 'MG031', column = 'address';
@@ -227,6 +253,8 @@ grant select on net.prefix_usage to mango_staff, mango_agent;
 -- through the functions above; technicians already write every network table.
 grant insert, update on net.ip_assignments, net.mac_assignments to mango_support, mango_agent;
 drop policy if exists support_write_all on net.ip_assignments;
-create policy support_write_all on net.ip_assignments for all to mango_support, mango_agent using (true) with check (true);
+create policy support_write_all on net.ip_assignments for all to mango_support, mango_agent
+using (true) with check (true);
 drop policy if exists support_write_all on net.mac_assignments;
-create policy support_write_all on net.mac_assignments for all to mango_support, mango_agent using (true) with check (true);
+create policy support_write_all on net.mac_assignments for all to mango_support, mango_agent
+using (true) with check (true);

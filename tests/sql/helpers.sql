@@ -269,3 +269,50 @@ begin
   return crm.activate_service(v_customer, v_tariff, p_from, null, '{"state": "active"}');
 end;
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- A small catalogue for the web client's tests: an operator with number series, an internet
+-- class with a typed service parameter (download, 1–10000 Mbit/s), internet tariffs of 300 and
+-- 500 Kč and a TV tariff of 200 Kč (with VAT, from 2020-01-01), and a bundle "Internet + TV" with
+-- 10 % off the TV. Returns the operator's id; codes are unique per operator.
+create or replace function tests.make_catalogue(p_code text default null)
+returns bigint
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_operator bigint := tests.make_operator(p_code);
+  v_suffix text := substr(md5(random()::text), 1, 8);
+  v_inet_class bigint;
+  v_tv_class bigint;
+  v_inet bigint;
+  v_tv bigint;
+  v_t300 bigint;
+  v_t500 bigint;
+  v_tvbasic bigint;
+  v_bundle bigint;
+begin
+  insert into catalog.classes (code, name, kind) values ('inet_' || v_suffix, 'Internet', 'service')
+  returning id into v_inet_class;
+  insert into catalog.classes (code, name, kind) values ('tv_' || v_suffix, 'Television', 'service')
+  returning id into v_tv_class;
+  insert into crm.parameter_definitions (entity, class_id, code, name, type, min_value, max_value, unit, position)
+  values ('service', v_inet_class, 'download', 'Download', 'number', 1, 10000, 'Mbit/s', 10);
+  insert into catalog.products (operator_id, class_id, code, name) values (v_operator, v_inet_class, 'inet', 'Internet')
+  returning id into v_inet;
+  insert into catalog.products (operator_id, class_id, code, name) values (v_operator, v_tv_class, 'tv', 'Television')
+  returning id into v_tv;
+  insert into catalog.tariffs (product_id, code, name, position) values (v_inet, 'i300', 'Fiber 300', 1)
+  returning id into v_t300;
+  insert into catalog.tariffs (product_id, code, name, position) values (v_inet, 'i500', 'Fiber 500', 2)
+  returning id into v_t500;
+  insert into catalog.tariffs (product_id, code, name) values (v_tv, 'tvbasic', 'TV Basic') returning id into v_tvbasic;
+  insert into catalog.prices (tariff_id, valid, monthly_fee) values
+    (v_t300, daterange('2020-01-01', null), 300), (v_t500, daterange('2020-01-01', null), 500),
+    (v_tvbasic, daterange('2020-01-01', null), 200);
+  insert into catalog.bundles (operator_id, code, name) values (v_operator, 'combo', 'Internet + TV')
+  returning id into v_bundle;
+  insert into catalog.bundle_items (bundle_id, tariff_id, discount_percent) values
+    (v_bundle, v_t300, 0), (v_bundle, v_tvbasic, 10);
+  return v_operator;
+end;
+$$;

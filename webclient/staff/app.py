@@ -21,6 +21,8 @@ from db import settings as settings_mod
 from db.settings import Settings
 from webclient import i18n, web
 from webclient.staff import account, dashboard, operators, system, users
+from webclient.staff.customer_routes import routes as customer_routes
+from webclient.staff.net_routes import routes as network_routes
 
 # The areas of the product. An area without a path is not built yet: shown greyed, "coming".
 NAV: list[tuple[str, list[dict[str, Any]]]] = [
@@ -28,9 +30,9 @@ NAV: list[tuple[str, list[dict[str, Any]]]] = [
     (
         "Operations",
         [
-            {"label": "Customers", "href": None, "icon": "people"},
-            {"label": "Catalogue", "href": None, "icon": "box"},
-            {"label": "Network", "href": None, "icon": "net"},
+            {"label": "Customers", "href": "/customers", "icon": "people"},
+            {"label": "Catalogue", "href": "/catalogue", "icon": "box"},
+            {"label": "Network", "href": "/network", "icon": "net"},
             {"label": "Billing", "href": None, "icon": "invoice"},
             {"label": "Payments", "href": None, "icon": "bank"},
             {"label": "Helpdesk", "href": None, "icon": "chat"},
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             web.staff_page(operators.series_edit),
             methods=["GET", "POST"],
         ),
+        *customer_routes(),
+        *network_routes(),
         Mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static"),
     ]
     app = Starlette(

@@ -1,0 +1,308 @@
+-- Flow records and NAT events: daily partitions, closing a day (B-tree indexes), daily traffic
+-- summaries, purge after the retention period; row-level security and grants.
+--
+-- Days are UTC days: every partition covers exactly 24 hours, also on the days clocks change.
+
+create or replace function flow.retention()
+returns interval
+language sql stable security invoker set search_path = ''
+as $$
+  select coalesce((select (s.value #>> '{}')::interval from flow.settings s where s.key = 'retention'),
+                  interval '6 months');
+$$;
+comment on function flow.retention() is 'The retention period of flow records and NAT events (a flow.settings row).';
+revoke all on function flow.retention() from public;
+grant execute on function flow.retention() to mango_flow, mango_agent_scheduler, mango_agent_flowcollector, mango_admin;
+
+create or replace function flow.set_retention(p_retention interval)
+returns interval
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: the settings and the log are written only through this function.
+begin
+  if p_retention is null or p_retention < interval '1 day' then
+    raise exception 'the retention period must be at least one day (got %)', p_retention
+      using errcode = 'MG701';
+  end if;
+  update flow.settings set value = to_jsonb(p_retention::text) where key = 'retention';
+  insert into flow.retention_log (kind, retention, db_role, detail)
+  values ('setting', p_retention, session_user, 'retention period set');
+  return p_retention;
+end;
+$$;
+comment on function flow.set_retention(interval) is 'Set the retention period of flow records and NAT events, logged.';
+revoke all on function flow.set_retention(interval) from public;
+grant execute on function flow.set_retention(interval) to mango_admin;
+
+create or replace function flow.partition_day(p_relname text)
+returns date
+language sql immutable security invoker set search_path = ''
+as $$
+  select case when p_relname ~ '_p[0-9]{8}$' then to_date(right(p_relname, 8), 'YYYYMMDD') end;
+$$;
+comment on function flow.partition_day(text) is
+'The UTC day a daily partition (name ending in _pYYYYMMDD) holds, else null.';
+revoke all on function flow.partition_day(text) from public;
+grant execute on function flow.partition_day(text) to mango_flow, mango_agent_scheduler, mango_agent_flowcollector;
+
+create or replace function flow.partitions()
+returns table (parent text, relname text, day date, row_estimate bigint, closed boolean)
+language sql stable security invoker set search_path = ''
+as $$
+  select p.relname::text, c.relname::text, flow.partition_day(c.relname::text), greatest(c.reltuples, 0)::bigint,
+         to_regclass('flow.' || c.relname || '_src_idx') is not null
+    from pg_catalog.pg_inherits i
+    join pg_catalog.pg_class c on c.oid = i.inhrelid
+    join pg_catalog.pg_class p on p.oid = i.inhparent
+    join pg_catalog.pg_namespace n on n.oid = p.relnamespace
+   where n.nspname = 'flow' and p.relname in ('flows', 'nat_events')
+     and flow.partition_day(c.relname::text) is not null
+   order by 1, 3;
+$$;
+comment on function flow.partitions() is
+'The daily partitions of flow.flows and flow.nat_events, their day and whether closed.';
+revoke all on function flow.partitions() from public;
+grant execute on function flow.partitions()
+to mango_flow, mango_agent_scheduler, mango_agent_flowcollector, mango_admin;
+
+create or replace function flow.create_partitions(p_days_ahead integer default 2, p_days_back integer default 1)
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: creating partitions is DDL; the collector and the scheduler call this.
+declare
+  v_today date := (now() at time zone 'UTC')::date;
+  v_day date;
+  v_parent text;
+  v_column text;
+  v_name text;
+  v_from timestamptz;
+  v_to timestamptz;
+  v_moved bigint;
+  v_created integer := 0;
+begin
+  if p_days_ahead < 0 or p_days_ahead > 366 or p_days_back < 0 or p_days_back > 366 then
+    raise exception 'days ahead and back must be between 0 and 366' using errcode = 'MG702';
+  end if;
+  perform pg_advisory_xact_lock(hashtext('flow.create_partitions'));
+  for v_day in select d::date from generate_series(v_today - p_days_back, v_today + p_days_ahead, interval '1 day') d loop
+    foreach v_parent in array array['flows', 'nat_events'] loop
+      v_name := v_parent || '_p' || to_char(v_day, 'YYYYMMDD');
+      continue when to_regclass('flow.' || v_name) is not null;
+      v_column := case v_parent when 'flows' then 'flow_start' else 'event_time' end;
+      v_from := v_day::timestamp at time zone 'UTC';
+      v_to := (v_day + 1)::timestamp at time zone 'UTC';
+      execute format('create table flow.%I (like flow.%I including defaults including constraints)', v_name, v_parent);
+      -- Rows that arrived before the partition existed wait in the default partition: move them.
+      execute format(
+        'with moved as (delete from flow.%I where %I >= $1 and %I < $2 returning *) insert into flow.%I select * from moved',
+        v_parent || '_default', v_column, v_column, v_name) using v_from, v_to;
+      get diagnostics v_moved = row_count;
+      execute format('alter table flow.%I attach partition flow.%I for values from (%L) to (%L)',
+                     v_parent, v_name, v_from, v_to);
+      execute format('alter table flow.%I enable row level security', v_name);
+      execute format('comment on table flow.%I is %L', v_name,
+                     format('%s of %s (UTC). [not audited: high volume]', v_parent, v_day));
+      insert into flow.retention_log (kind, day, relation, row_count, db_role, detail)
+      values ('partition', v_day, 'flow.' || v_name, v_moved, session_user,
+              case when v_moved > 0 then 'created; rows moved from the default partition' else 'created' end);
+      v_created := v_created + 1;
+    end loop;
+  end loop;
+  return v_created;
+end;
+$$;
+comment on function flow.create_partitions(integer, integer) is
+'Create the daily partitions of flow.flows and flow.nat_events from p_days_back days ago to p_days_ahead days
+ahead (UTC); returns how many were created.';
+revoke all on function flow.create_partitions(integer, integer) from public;
+grant execute on function flow.create_partitions(integer, integer)
+to mango_agent_flowcollector, mango_agent_scheduler, mango_admin;
+
+create or replace function flow.close_partitions()
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: building indexes is DDL; the scheduler calls this after midnight (UTC).
+-- A closed day gets B-trees on the addresses for lawful lookups. The day being written has only
+-- its BRIN on time, because a B-tree per address would cost most of the ingest rate.
+declare
+  v_part record;
+  v_closed integer := 0;
+begin
+  for v_part in
+    select p.parent, p.relname, p.day from flow.partitions() p
+     where p.day < (now() at time zone 'UTC')::date and not p.closed
+     order by p.day
+  loop
+    if v_part.parent = 'flows' then
+      execute format('create index if not exists %I on flow.%I (src_addr, flow_start)',
+                     v_part.relname || '_src_idx', v_part.relname);
+      execute format('create index if not exists %I on flow.%I (dst_addr, flow_start)',
+                     v_part.relname || '_dst_idx', v_part.relname);
+    else
+      execute format('create index if not exists %I on flow.%I (post_src_addr, event_time)',
+                     v_part.relname || '_post_idx', v_part.relname);
+      execute format('create index if not exists %I on flow.%I (src_addr, event_time)',
+                     v_part.relname || '_src_idx', v_part.relname);
+    end if;
+    execute format('analyze flow.%I', v_part.relname);
+    insert into flow.retention_log (kind, day, relation, db_role, detail)
+    values ('index', v_part.day, 'flow.' || v_part.relname, session_user, 'day closed: address indexes built');
+    v_closed := v_closed + 1;
+  end loop;
+  return v_closed;
+end;
+$$;
+comment on function flow.close_partitions() is
+'Build the address B-trees of every daily partition whose day is over (UTC); returns how many were closed.';
+revoke all on function flow.close_partitions() from public;
+grant execute on function flow.close_partitions() to mango_agent_scheduler, mango_admin;
+
+create or replace function flow.summarize_day(p_day date)
+returns bigint
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: summaries are written only here (the scheduler runs it daily and purge before dropping).
+declare
+  v_from timestamptz := p_day::timestamp at time zone 'UTC';
+  v_to timestamptz := (p_day + 1)::timestamp at time zone 'UTC';
+  v_networks inet[];
+  v_rows bigint;
+begin
+  select coalesce(array_agg(n::inet), '{}')
+    into v_networks
+    from flow.settings s, jsonb_array_elements_text(s.value) n
+   where s.key = 'customer_networks';
+  delete from flow.daily_traffic where day = p_day;
+  insert into flow.daily_traffic (day, address, bytes_in, bytes_out, packets_in, packets_out, flows)
+  select p_day, t.address, sum(t.bytes_in), sum(t.bytes_out), sum(t.packets_in), sum(t.packets_out), sum(t.flows)
+    from (
+      select f.dst_addr as address,
+             sum(f.bytes * f.sampling)::bigint as bytes_in, 0::bigint as bytes_out,
+             sum(f.packets * f.sampling)::bigint as packets_in, 0::bigint as packets_out, count(*) as flows
+        from flow.flows f
+       where f.flow_start >= v_from and f.flow_start < v_to
+         and (cardinality(v_networks) = 0 or f.dst_addr <<= any(v_networks))
+       group by f.dst_addr
+      union all
+      select f.src_addr, 0, sum(f.bytes * f.sampling)::bigint, 0, sum(f.packets * f.sampling)::bigint, count(*)
+        from flow.flows f
+       where f.flow_start >= v_from and f.flow_start < v_to
+         and (cardinality(v_networks) = 0 or f.src_addr <<= any(v_networks))
+       group by f.src_addr
+    ) t
+   group by t.address;
+  get diagnostics v_rows = row_count;
+  insert into flow.retention_log (kind, day, relation, row_count, db_role, detail)
+  values ('summary', p_day, 'flow.daily_traffic', v_rows, session_user, 'daily traffic per address');
+  return v_rows;
+end;
+$$;
+comment on function flow.summarize_day(date) is
+'Compute the traffic per address of one UTC day into flow.daily_traffic (replacing it); returns the row count.';
+revoke all on function flow.summarize_day(date) from public;
+grant execute on function flow.summarize_day(date) to mango_agent_scheduler, mango_admin;
+
+create or replace function flow.purge(p_retention interval default null)
+returns table (relation text, day date, row_count bigint)
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: dropping partitions is DDL; the scheduler runs this daily.
+-- Whole days older than the retention period are dropped: the partition of day D goes when all of
+-- D lies before now() - retention. A flows day that was never summarised is summarised first.
+declare
+  v_retention interval := coalesce(p_retention, flow.retention());
+  v_cutoff timestamptz := now() - coalesce(p_retention, flow.retention());
+  v_part record;
+  v_rows bigint;
+begin
+  if v_retention < interval '1 day' then
+    raise exception 'the retention period must be at least one day (got %)', v_retention using errcode = 'MG701';
+  end if;
+  perform pg_advisory_xact_lock(hashtext('flow.create_partitions'));
+  for v_part in
+    select p.parent, p.relname, p.day, p.row_estimate from flow.partitions() p
+     where (p.day + 1)::timestamp at time zone 'UTC' <= v_cutoff
+     order by p.day, p.parent
+  loop
+    if v_part.parent = 'flows' and not exists (
+         select from flow.retention_log l where l.kind = 'summary' and l.day = v_part.day) then
+      perform flow.summarize_day(v_part.day);
+    end if;
+    execute format('select count(*) from flow.%I', v_part.relname) into v_rows;
+    execute format('drop table flow.%I', v_part.relname);
+    insert into flow.retention_log (kind, retention, day, relation, row_count, db_role, detail)
+    values ('purge', v_retention, v_part.day, 'flow.' || v_part.relname, v_rows, session_user,
+            'partition dropped after the retention period');
+    relation := 'flow.' || v_part.relname;
+    day := v_part.day;
+    row_count := v_rows;
+    return next;
+  end loop;
+  delete from flow.flows_default where flow_start < v_cutoff;
+  get diagnostics v_rows = row_count;
+  if v_rows > 0 then
+    insert into flow.retention_log (kind, retention, relation, row_count, db_role, detail)
+    values ('purge', v_retention, 'flow.flows_default', v_rows, session_user, 'old rows deleted');
+    relation := 'flow.flows_default';
+    day := null;
+    row_count := v_rows;
+    return next;
+  end if;
+  delete from flow.nat_events_default where event_time < v_cutoff;
+  get diagnostics v_rows = row_count;
+  if v_rows > 0 then
+    insert into flow.retention_log (kind, retention, relation, row_count, db_role, detail)
+    values ('purge', v_retention, 'flow.nat_events_default', v_rows, session_user, 'old rows deleted');
+    relation := 'flow.nat_events_default';
+    day := null;
+    row_count := v_rows;
+    return next;
+  end if;
+end;
+$$;
+comment on function flow.purge(interval) is
+'Drop the daily partitions of flow records and NAT events older than the retention period (default: the
+setting), summarising unsummarised days first; every drop is logged in flow.retention_log.';
+revoke all on function flow.purge(interval) from public;
+grant execute on function flow.purge(interval) to mango_agent_scheduler, mango_admin;
+
+-- ---------------------------------------------------------------------------------------------
+-- Row-level security and grants. Flows are personal traffic data: only officers (mango_flow), the
+-- collector and the scheduler read them; other staff roles get a permission error. The collector
+-- writes with COPY, which PostgreSQL refuses under row-level security, so its login role has
+-- BYPASSRLS (see migration 0004); it is granted nothing but the flow tables.
+
+alter table flow.flows enable row level security;
+alter table flow.flows_default enable row level security;
+alter table flow.nat_events enable row level security;
+alter table flow.nat_events_default enable row level security;
+alter table flow.settings enable row level security;
+alter table flow.retention_log enable row level security;
+alter table flow.daily_traffic enable row level security;
+alter table flow.collector_status enable row level security;
+
+do $$
+declare
+  v_table text;
+begin
+  foreach v_table in array array['flows', 'nat_events', 'settings', 'retention_log', 'daily_traffic', 'collector_status'] loop
+    execute format('drop policy if exists readers_select_all on flow.%I', v_table);
+    execute format(
+      'create policy readers_select_all on flow.%I for select to mango_flow, mango_agent_flowcollector, mango_agent_scheduler using (true)',
+      v_table);
+  end loop;
+end;
+$$;
+
+drop policy if exists mango_agent_flowcollector_all_own on flow.collector_status;
+create policy mango_agent_flowcollector_all_own on flow.collector_status
+for all to mango_agent_flowcollector using (true) with check (true);
+
+revoke all on flow.flows, flow.flows_default, flow.nat_events, flow.nat_events_default, flow.settings,
+flow.retention_log, flow.daily_traffic, flow.collector_status from public;
+grant select on flow.flows, flow.nat_events, flow.settings, flow.retention_log, flow.daily_traffic,
+flow.collector_status to mango_flow, mango_agent_flowcollector, mango_agent_scheduler;
+grant insert on flow.flows, flow.nat_events to mango_agent_flowcollector;
+grant insert, update on flow.collector_status to mango_agent_flowcollector;

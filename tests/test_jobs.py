@@ -1,0 +1,264 @@
+"""Background jobs (PLT-4) run by real scheduler processes against the test database.
+
+The schedulers load the test job kinds of tests.agents_helpers (MANGO_JOB_MODULES).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from agents.jobs import print_jobs, submit
+from db.settings import ROOT, Settings
+from tests.agents_helpers import AgentProcesses, install, wait_for
+
+JOB_MODULES = {"MANGO_JOB_MODULES": "tests.agents_helpers"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tables(settings: Settings) -> None:
+    with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
+        install(conn)
+
+
+@pytest.fixture
+def agents(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentProcesses]:
+    monkeypatch.setenv("MANGO_JOB_MODULES", "tests.agents_helpers")  # for submit() in this process
+    procs = AgentProcesses(settings, tmp_path)
+    yield procs
+    procs.stop_all()
+    print(procs.logs())  # shown when the test failed
+
+
+def scheduler(admin: psycopg.Connection, agents: AgentProcesses) -> subprocess.Popen[bytes]:
+    proc = agents.start("scheduler", **JOB_MODULES)
+
+    def up() -> bool:
+        assert proc.poll() is None, "the scheduler exited"
+        return admin.execute("select 1 from bus.agents where pid = %s", [proc.pid]).fetchone() is not None
+
+    wait_for("the scheduler to listen", up)
+    return proc
+
+
+def job(admin: psycopg.Connection, job_id: int) -> dict[str, Any]:
+    cur = admin.execute(
+        "select state, progress, message, result, error, worker, started_at, finished_at from bus.jobs where id = %s",
+        [job_id],
+    )
+    row = cur.fetchone()
+    assert row is not None
+    return dict(zip([c.name for c in cur.description or []], row, strict=True))
+
+
+def wait_finished(admin: psycopg.Connection, job_id: int) -> dict[str, Any]:
+    return wait_for(
+        f"job {job_id} to finish",
+        lambda: (j := job(admin, job_id))["state"] in ("done", "failed") and j,
+    )
+
+
+def submit_sql(admin: psycopg.Connection, kind: str, params: dict[str, Any], financial: bool = False) -> int:
+    row = admin.execute(
+        "select bus.submit_job(%s, %s, %s, %s)", [kind, kind, Jsonb(params), financial]
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_scheduler_submits_the_daily_housekeeping_jobs_once(
+    admin: psycopg.Connection, agents: AgentProcesses
+) -> None:
+    kinds = ["maintenance.purge_sessions", "bus.purge"]
+    admin.execute("delete from bus.jobs where kind = any(%s)", [kinds])
+    first = scheduler(admin, agents)
+
+    def both_done() -> bool:
+        rows = admin.execute(
+            "select kind, state from bus.jobs where kind = any(%s) order by kind", [kinds]
+        ).fetchall()
+        return rows == [("bus.purge", "done"), ("maintenance.purge_sessions", "done")]
+
+    wait_for("the housekeeping jobs", both_done)
+    first.terminate()
+    assert first.wait(timeout=30) == 0
+
+    # A second scheduler finds them done within the day and submits nothing: after it ran a job,
+    # its first periodic check is certainly over.
+    second = scheduler(admin, agents)
+    probe = submit_sql(admin, "tests.broken", {"why": "probe"})
+    assert wait_finished(admin, probe)["worker"].endswith(f":{second.pid}")
+    row = admin.execute("select count(*) from bus.jobs where kind = any(%s)", [kinds]).fetchone()
+    assert row == (2,)
+
+
+def test_progress_is_visible_while_the_job_runs_and_the_result_is_stored(
+    admin: psycopg.Connection, agents: AgentProcesses, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scheduler(admin, agents)
+    job_id = submit(settings, "tests.gated", '{"gate": "g1"}')
+    running = wait_for("progress half way", lambda: (j := job(admin, job_id))["progress"] == 0.5 and j)
+    assert running["state"] == "running"
+    assert running["message"] == "half way, waiting for the gate"
+
+    capsys.readouterr()
+    assert print_jobs(settings, watch=False, limit=5) == 0
+    listing = capsys.readouterr().out
+    line = next(ln for ln in listing.splitlines() if ln.strip().startswith(str(job_id)))
+    assert "tests.gated" in line and "running" in line
+    assert "[##########..........]  50%" in line
+
+    admin.execute("insert into tests.gates (name) values ('g1')")
+    done = wait_finished(admin, job_id)
+    assert done["state"] == "done"
+    assert done["progress"] == 1
+    assert done["result"] == {"gate": "g1", "passed": True}
+    assert done["error"] is None
+
+
+def test_financial_jobs_never_run_at_the_same_time_even_with_two_schedulers(
+    admin: psycopg.Connection, agents: AgentProcesses, settings: Settings
+) -> None:
+    scheduler(admin, agents)
+    scheduler(admin, agents)
+    ids = [submit(settings, "tests.financial", '{"sleep": 0.7}') for _ in range(3)]
+    for job_id in ids:
+        assert wait_finished(admin, job_id)["state"] == "done"
+    rows = admin.execute(
+        "select count(*) from bus.jobs a join bus.jobs b on a.id < b.id "
+        " where a.id = any(%(ids)s) and b.id = any(%(ids)s) "
+        "   and tstzrange(a.started_at, a.finished_at) && tstzrange(b.started_at, b.finished_at)",
+        {"ids": ids},
+    ).fetchone()
+    assert rows == (0,)
+    runs = admin.execute(
+        "select count(*) from tests.job_runs a join tests.job_runs b on a.id < b.id "
+        " where a.job_id = any(%(ids)s) and b.job_id = any(%(ids)s) "
+        "   and tstzrange(a.started_at, a.finished_at) && tstzrange(b.started_at, b.finished_at)",
+        {"ids": ids},
+    ).fetchone()
+    assert runs == (0,)
+    row = admin.execute("select count(*) from tests.job_runs where job_id = any(%s)", [ids]).fetchone()
+    assert row == (3,)
+
+
+def test_job_of_unknown_kind_fails_with_a_clear_error(
+    admin: psycopg.Connection, agents: AgentProcesses
+) -> None:
+    scheduler(admin, agents)
+    job_id = submit_sql(admin, "tests.no_such_kind", {})
+    done = wait_finished(admin, job_id)
+    assert done["state"] == "failed"
+    assert done["error"].startswith("unknown job kind 'tests.no_such_kind'; this scheduler runs: ")
+    assert "maintenance.purge_sessions" in done["error"]
+
+
+def test_failing_job_records_its_error(admin: psycopg.Connection, agents: AgentProcesses) -> None:
+    scheduler(admin, agents)
+    job_id = submit_sql(admin, "tests.broken", {"why": "testing"})
+    done = wait_finished(admin, job_id)
+    assert (done["state"], done["error"], done["result"]) == (
+        "failed",
+        "ValueError: broken on purpose: testing",
+        None,
+    )
+
+
+def test_financial_kind_submitted_as_not_financial_is_refused(
+    admin: psycopg.Connection, agents: AgentProcesses
+) -> None:
+    scheduler(admin, agents)
+    job_id = submit_sql(admin, "tests.financial", {}, financial=False)
+    done = wait_finished(admin, job_id)
+    assert done["state"] == "failed"
+    assert "is financial and must be submitted as such" in done["error"]
+
+
+def test_purge_sessions_job_deletes_only_old_sessions(
+    admin: psycopg.Connection, agents: AgentProcesses, settings: Settings
+) -> None:
+    user_row = admin.execute("select tests.make_user('{support}', 'purge_probe')").fetchone()
+    assert user_row is not None
+    old = admin.execute(
+        "insert into auth.sessions (token_hash, csrf_token, user_id, created_at, expires_at, ended_at) "
+        "values (gen_random_bytes(32), 'x', %s, now() - interval '120 days', now() - interval '119 days', "
+        "        now() - interval '100 days') returning id",
+        [user_row[0]],
+    ).fetchone()
+    fresh = admin.execute(
+        "insert into auth.sessions (token_hash, csrf_token, user_id, expires_at) "
+        "values (gen_random_bytes(32), 'x', %s, now() + interval '1 hour') returning id",
+        [user_row[0]],
+    ).fetchone()
+    assert old is not None and fresh is not None
+    scheduler(admin, agents)
+    job_id = submit(settings, "maintenance.purge_sessions", '{"keep_days": 90}')
+    done = wait_finished(admin, job_id)
+    assert done["state"] == "done", done["error"]
+    assert done["result"]["keep_days"] == 90 and done["result"]["sessions_deleted"] >= 1
+    remaining = admin.execute(
+        "select id from auth.sessions where id in (%s, %s)", [old[0], fresh[0]]
+    ).fetchall()
+    assert remaining == [(fresh[0],)]
+
+
+def test_bus_purge_job_deletes_old_dead_events_and_reports_what_is_left(
+    admin: psycopg.Connection, agents: AgentProcesses, settings: Settings
+) -> None:
+    admin.execute(
+        "insert into bus.dead_events (id, topic, entity, revision, payload, attempts, created_at, died_at) values "
+        "(-1, 't.purge', 'old', 1, '{}', 10, now() - interval '50 days', now() - interval '40 days'), "
+        "(-2, 't.purge', 'new', 1, '{}', 10, now() - interval '2 days', now() - interval '1 day')"
+    )
+    scheduler(admin, agents)
+    job_id = submit(settings, "bus.purge", '{"dead_days": 30}')
+    done = wait_finished(admin, job_id)
+    assert done["state"] == "done", done["error"]
+    assert done["result"]["dead_events_deleted"] >= 1 and done["result"]["dead_events_left"] >= 1
+    left = admin.execute("select entity from bus.dead_events where topic = 't.purge'").fetchall()
+    assert left == [("new",)]
+
+
+def test_submitting_an_unknown_kind_lists_the_known_ones(settings: Settings) -> None:
+    with pytest.raises(
+        SystemExit, match=r"unknown job kind 'nope'; known kinds: .*maintenance\.purge_sessions"
+    ):
+        submit(settings, "nope", "{}")
+
+
+def test_mango_jobs_command_lists_and_submits(settings: Settings, admin: psycopg.Connection) -> None:
+    env = {"DATABASE_URL": settings.database_url, "MANGO_VAR": str(settings.var_dir), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "db.cli", "jobs", "submit", "bus.purge", "--params", '{"dead_days": 60}'],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    job_id = int(result.stdout.split()[1])
+    row = admin.execute("select kind, state, params from bus.jobs where id = %s", [job_id]).fetchone()
+    assert row == ("bus.purge", "queued", {"dead_days": 60})
+    admin.execute("select bus.cancel_job(%s)", [job_id])
+
+    result = subprocess.run(
+        [sys.executable, "-m", "db.cli", "jobs", "--limit", "3"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split()[:3] == ["ID", "KIND", "STATE"]
+    assert any(
+        line.strip().startswith(f"{job_id} ") and "cancelled" in line for line in result.stdout.splitlines()
+    )

@@ -1,0 +1,107 @@
+"""Small helpers the customer, catalogue and order pages share: typed form values with errors
+beside their fields, the 404 page, and combining errors of several changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import psycopg
+from starlette.responses import Response
+
+from webclient.web import FormErrors, Page, errors_from
+
+T = TypeVar("T")
+
+
+def not_found(page: Page, message: str) -> Response:
+    return page.render(
+        "error.html", {"status": 404, "title": page._("Page not found"), "message": message}, 404
+    )
+
+
+def text(page: Page, name: str) -> str | None:
+    return page.field(name) or None
+
+
+def parse_date(page: Page, name: str, errors: FormErrors, required: bool = False) -> date | None:
+    """A date from an ``<input type=date>`` (or ``d. m. yyyy``), or an error beside the field."""
+    value = page.field(name)
+    if not value:
+        if required:
+            errors.fields[name] = page._("This field is required.")
+        return None
+    czech = re.fullmatch(r"(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})", value)
+    try:
+        if czech:
+            return date(int(czech.group(3)), int(czech.group(2)), int(czech.group(1)))
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.fields[name] = page._("This is not a date.")
+        return None
+
+
+def parse_int(page: Page, name: str, errors: FormErrors, required: bool = False) -> int | None:
+    value = page.field(name)
+    if not value:
+        if required:
+            errors.fields[name] = page._("This field is required.")
+        return None
+    if not re.fullmatch(r"-?\d{1,15}", value):
+        errors.fields[name] = page._("This is not a whole number.")
+        return None
+    return int(value)
+
+
+def parse_decimal(page: Page, name: str, errors: FormErrors, required: bool = False) -> Decimal | None:
+    value = page.field(name).replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not value:
+        if required:
+            errors.fields[name] = page._("This field is required.")
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        errors.fields[name] = page._("This is not a number.")
+        return None
+
+
+def rename(errors: FormErrors, mapping: dict[str, str]) -> FormErrors:
+    """Errors with some field names changed (a column of the database → the form's field)."""
+    errors.fields = {mapping.get(k, k): v for k, v in errors.fields.items()}
+    return errors
+
+
+def merge(into: FormErrors, other: FormErrors | None, prefix: str = "") -> None:
+    if other:
+        for k, v in other.fields.items():
+            into.fields.setdefault(prefix + k, v)
+        into.general.extend(other.general)
+
+
+async def collect(
+    page: Page, errors: FormErrors, action: Callable[[], Awaitable[T]], prefix: str = ""
+) -> T | None:
+    """Run one change in a savepoint; a business error goes into ``errors`` (fields prefixed)."""
+    try:
+        async with page.conn.transaction():
+            return await action()
+    except psycopg.Error as exc:
+        failed = errors_from(exc, page.lang)
+        if failed is None:
+            raise
+        merge(errors, failed, prefix)
+        return None
+
+
+def all_or_nothing(errors: FormErrors) -> None:
+    """Inside a ``conn.transaction()`` block: undo everything when any part failed."""
+    if errors:
+        raise psycopg.Rollback()
+
+
+def choices(values: list[dict[str, Any]], key: str = "id") -> dict[Any, dict[str, Any]]:
+    return {v[key]: v for v in values}
