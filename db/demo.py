@@ -2159,6 +2159,9 @@ def load(conninfo: str, customers: int = 2000, seed: int = 20261125, fast: bool 
             loader.services()
             loader.orders()
             loader.history()
+            from db.demo_network import load_network
+
+            load_network(conn, random.Random(seed), loader.operators[MARKER])
             row = conn.execute(
                 "select count(*) from crm.services where customer_id = any(%s)",
                 [[c.id for c in planner.customers]],
