@@ -89,15 +89,15 @@ def net(settings: Settings) -> Net:
         cpe_serial = f"WNCPE{sfx}".upper()
         cpe = _one(admin, "select net.stock_in(%s, %s, %s)", [warehouse, model, cpe_serial])
         admin.execute("select net.assign_device(%s, %s, %s)", [cpe, service, ap])
-        # 198.51.100.7 belonged to the customer in spring 2024, then to another service.
+        # 10.231.77.7 belonged to the customer in spring 2024, then to another service.
         first = _one(
-            admin, "select net.assign_ip('198.51.100.7', %s, null, '2024-03-01 00:00+01')", [service]
+            admin, "select net.assign_ip('10.231.77.7', %s, null, '2024-03-01 00:00+01')", [service]
         )
         admin.execute("select net.release_ip(%s, '2024-06-01 00:00+02')", [first])
         admin.execute(
-            "select net.assign_ip('198.51.100.7', %s, null, '2024-06-01 00:00+02')", [other_service]
+            "select net.assign_ip('10.231.77.7', %s, null, '2024-06-01 00:00+02')", [other_service]
         )
-        admin.execute("select net.assign_ip('198.51.100.9', %s)", [service])
+        admin.execute("select net.assign_ip('10.231.77.9', %s)", [service])
         admin.execute(
             "insert into net.credentials (name, kind, username, secret) values (%s, 'ssh', 'admin', %s)",
             [f"wn-cred-{sfx}", SECRET],
@@ -163,8 +163,8 @@ def test_device_list_searches_by_name_serial_ip_and_mac(
     assert f"wn-ap-{net.sfx}</a>" not in page.text
     by_serial = client.get("/network/devices", params={"q": net.cpe_serial.lower()})
     assert f"/network/devices/{net.cpe}" in by_serial.text
-    # The CPE carries the service that holds 198.51.100.9 now.
-    by_ip = client.get("/network/devices", params={"q": "198.51.100.9"})
+    # The CPE carries the service that holds 10.231.77.9 now.
+    by_ip = client.get("/network/devices", params={"q": "10.231.77.9"})
     assert f"/network/devices/{net.cpe}" in by_ip.text
     assert f'/network/devices/{net.core}"' not in by_ip.text
     admin.execute(
@@ -403,16 +403,16 @@ def test_a_credential_secret_never_appears_in_any_page(
 
 def test_who_had_an_address_at_a_past_moment(client: TestClient, admin: psycopg.Connection, net: Net) -> None:
     _as(client, admin, ["support"])
-    past = client.get("/network/who-had", params={"ip": "198.51.100.7", "at": "2024-04-01T12:00"})
+    past = client.get("/network/who-had", params={"ip": "10.231.77.7", "at": "2024-04-01T12:00"})
     assert past.status_code == 200
     holder = past.text.split('id="holder"')[1].split("</section>")[0]
     assert net.customer_name in holder and f"#{net.service}" in holder
-    now = client.get("/network/who-had", params={"ip": "198.51.100.7"})
+    now = client.get("/network/who-had", params={"ip": "10.231.77.7"})
     holder_now = now.text.split('id="holder"')[1].split("</section>")[0]
     assert f"#{net.other_service}" in holder_now and net.customer_name not in holder_now
     history = now.text.split('id="history"')[1].split("</section>")[0]
     assert f"#{net.service}" in history and f"#{net.other_service}" in history
-    before = client.get("/network/who-had", params={"ip": "198.51.100.7", "at": "2023-01-01T00:00"})
+    before = client.get("/network/who-had", params={"ip": "10.231.77.7", "at": "2023-01-01T00:00"})
     assert "Nobody had this address at that moment." in before.text
 
 
@@ -424,7 +424,7 @@ def test_assigning_an_address_that_is_taken_is_refused_beside_the_field(
         "/network/addresses",
         data={
             "csrf": csrf,
-            "address": "198.51.100.9",
+            "address": "10.231.77.9",
             "service_id": str(net.other_service),
             "valid_from": "",
         },
@@ -433,17 +433,17 @@ def test_assigning_an_address_that_is_taken_is_refused_beside_the_field(
     assert "already assigned" in _field_error(r.text, "address")
     ok = client.post(
         "/network/addresses",
-        data={"csrf": csrf, "address": "198.51.100.20", "service_id": str(net.other_service)},
+        data={"csrf": csrf, "address": "10.231.77.20", "service_id": str(net.other_service)},
         follow_redirects=False,
     )
     assert ok.status_code == 303
-    page = client.get("/network/who-had", params={"ip": "198.51.100.20"})
+    page = client.get("/network/who-had", params={"ip": "10.231.77.20"})
     release = re.search(r'action="(/network/addresses/\d+/release)"', page.text)
     assert release
     r = client.post(release.group(1), data={"csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303
     still = admin.execute(
-        "select count(*) from net.ip_assignments where address = '198.51.100.20' and upper_inf(valid)"
+        "select count(*) from net.ip_assignments where address = '10.231.77.20' and upper_inf(valid)"
     ).fetchone()
     assert still == (0,)
 
@@ -452,7 +452,7 @@ def test_ipam_shows_the_prefix_tree_with_usage(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
     csrf = _as(client, admin, ["technician"])
-    for prefix in ("198.51.100.0/24", "198.51.100.0/28"):
+    for prefix in ("10.231.77.0/24", "10.231.77.0/28"):
         r = client.post(
             "/network/ipam/prefixes",
             data={"csrf": csrf, "prefix": prefix, "kind": "public"},
@@ -460,13 +460,13 @@ def test_ipam_shows_the_prefix_tree_with_usage(
         )
         assert r.status_code == 303, r.text
     dup = client.post(
-        "/network/ipam/prefixes", data={"csrf": csrf, "prefix": "198.51.100.0/24", "kind": "public"}
+        "/network/ipam/prefixes", data={"csrf": csrf, "prefix": "10.231.77.0/24", "kind": "public"}
     )
     assert dup.status_code == 422 and _field_error(dup.text, "prefix") == "This value is already used."
     page = client.get("/network/ipam")
     rows = page.text.split('class="table compact prefix-tree"')[1].split("</table>")[0]
-    outer = rows.index("198.51.100.0/24")
-    inner = rows.index("198.51.100.0/28")
+    outer = rows.index("10.231.77.0/24")
+    inner = rows.index("10.231.77.0/28")
     assert outer < inner and 'class="depth-1"' in rows[outer:]
     assert 'class="usage"' in rows
 

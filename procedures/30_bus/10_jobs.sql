@@ -81,6 +81,8 @@ as $$
          progress = case when p_error is null then 1 else progress end,
          result = p_result, error = p_error, finished_at = now(), heartbeat_at = now()
    where id = p_id and state = 'running';
+  -- A finished job may let a waiting financial job start: wake the schedulers.
+  select pg_notify('mango_jobs', 'finished');
 $$;
 comment on function bus.finish_job(bigint, jsonb, text) is 'Record the result or the error of a job.';
 revoke all on function bus.finish_job(bigint, jsonb, text) from public;
