@@ -126,6 +126,12 @@ def test_progress_is_visible_while_the_job_runs_and_the_result_is_stored(
 def test_financial_jobs_never_run_at_the_same_time_even_with_two_schedulers(
     admin: psycopg.Connection, agents: AgentProcesses, settings: Settings
 ) -> None:
+    # A financial job left running by an earlier test's killed worker would hold the lock until
+    # the heartbeat goes stale (five minutes); this test is about its own jobs.
+    admin.execute(
+        "update bus.jobs set state = 'failed', error = 'left by an earlier test', finished_at = now()"
+        " where financial and state in ('queued', 'running')"
+    )
     scheduler(admin, agents)
     scheduler(admin, agents)
     ids = [submit(settings, "tests.financial", '{"sleep": 0.7}') for _ in range(3)]
