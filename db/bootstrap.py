@@ -64,8 +64,16 @@ def ensure_roles(settings: Settings) -> None:
         for staff in STAFF_ROLES:
             if staff != "admin":
                 _grant(cur, f"mango_{staff}", "mango_admin")
-        for role in ("mango_customer", "mango_partner", "mango_flow"):
+        for role in ("mango_customer", "mango_partner"):
             _grant(cur, role, "mango_web")
+        # Officers reach flows only through their own role (auth.role_for grants it to the web
+        # client); mango_web itself must not be able to switch to the bare flow role.
+        cur.execute(
+            "select 1 from pg_auth_members m join pg_roles r on r.oid = m.roleid"
+            " join pg_roles u on u.oid = m.member where r.rolname = 'mango_flow' and u.rolname = 'mango_web'"
+        )
+        if cur.fetchone():
+            cur.execute("revoke mango_flow from mango_web")
         for role in LOGIN_ROLES:
             if role.startswith("mango_agent_"):
                 _grant(cur, "mango_agent", role)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from starlette.testclient import TestClient
 
 from db import bootstrap, migrate
 from db import settings as settings_mod
@@ -62,3 +63,19 @@ def web_conn(settings: Settings) -> Iterator[psycopg.Connection]:
     with psycopg.connect(settings.role_conninfo("mango_web")) as conn:
         yield conn
         conn.rollback()
+
+
+@pytest.fixture(scope="module")
+def app_client(settings: Settings) -> Iterator[TestClient]:
+    """The staff web client in-process (English), one per test module."""
+    from webclient.staff.app import create_app
+
+    with TestClient(create_app(settings), headers={"accept-language": "en"}) as c:
+        yield c
+
+
+@pytest.fixture
+def client(app_client: TestClient) -> TestClient:
+    """The staff web client with no one logged in."""
+    app_client.cookies.clear()
+    return app_client

@@ -7,30 +7,16 @@ from __future__ import annotations
 import html as html_lib
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from db.settings import Settings
 from tests.web_helpers import login, make_staff
-from webclient.staff.app import create_app
 
 TODAY = date.today()
-
-
-@pytest.fixture(scope="module")
-def app_client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), headers={"accept-language": "en"}) as c:
-        yield c
-
-
-@pytest.fixture
-def client(app_client: TestClient) -> TestClient:
-    app_client.cookies.clear()
-    return app_client
 
 
 @pytest.fixture
@@ -516,3 +502,69 @@ def test_admin_edits_the_catalogue_and_an_overlapping_price_is_refused_beside_it
         },
     )
     assert r.status_code == 200 and "gold, silver" in r.text
+
+
+def test_card_prices_after_discounts_and_service_actions_on_demand(
+    client: TestClient, admin: psycopg.Connection, operator: int
+) -> None:
+    csrf = login(client, make_staff(admin, ["support"]))
+    customer = _new_customer(client, csrf, operator)
+    bundle = admin.execute("select id from catalog.bundles where operator_id = %s", [operator]).fetchone()
+    assert bundle
+    r = client.post(
+        f"/customers/{customer}/activate",
+        data={
+            "csrf": csrf,
+            "go": "1",
+            "mode": "bundle",
+            "bundle_id": str(bundle[0]),
+            "valid_from": TODAY.isoformat(),
+        },
+    )
+    assert r.status_code == 200 and "Bundle activated." in r.text
+    admin.execute(
+        "insert into catalog.customer_discounts (customer_id, percent, valid, reason)"
+        " values (%s, 5, daterange(current_date, null), 'loyal')",
+        [customer],
+    )
+    tv, internet = admin.execute(
+        "select (select s.id from crm.services s join catalog.products p on p.id = s.product_id"
+        "         where s.customer_id = %(c)s and p.code = 'tv'),"
+        "       (select s.id from crm.services s join catalog.products p on p.id = s.product_id"
+        "         where s.customer_id = %(c)s and p.code = 'inet')",
+        {"c": customer},
+    ).fetchone() or (None, None)
+    prices = {
+        sid: admin.execute(
+            "select list_with_vat, bundle_discount, group_discount, monthly_with_vat"
+            " from catalog.service_price(%s, current_date)",
+            [sid],
+        ).fetchone()
+        for sid in (tv, internet)
+    }
+    # TV: 10 % off in the bundle, then 5 % group discount; internet: only the group discount.
+    list_tv, bundle_tv, group_tv, monthly_tv = prices[tv]
+    assert (bundle_tv, group_tv) == (10, 5)
+    assert monthly_tv == round(list_tv * Decimal("0.9") * Decimal("0.95"), 2)
+    assert prices[internet][1:3] == (0, 5)
+    card = client.get(f"/customers/{customer}")
+    assert card.status_code == 200
+    assert "bundle −10 %" in card.text and "group discount −5 %" in card.text
+    # The header total is the sum of the discounted prices.
+    total = monthly_tv + prices[internet][3]
+    assert admin.execute(
+        "select sum(pr.monthly_with_vat) from crm.services s,"
+        " catalog.service_price(s.id, current_date) pr where s.customer_id = %s",
+        [customer],
+    ).fetchone() == (total,)
+    # The card carries no action forms; a service's actions come on demand, or in place with ?service=.
+    assert "/change_tariff" not in card.text and f"/customers/{customer}/services/{tv}/actions" in card.text
+    actions = client.get(f"/customers/{customer}/services/{tv}/actions")
+    assert actions.status_code == 200 and f"/services/{tv}/change_tariff" in actions.text
+    assert "Fiber 500" in actions.text  # the tariffs to change to
+    opened = client.get(f"/customers/{customer}", params={"service": tv})
+    assert (
+        f"/services/{tv}/change_tariff" in opened.text
+        and f"/services/{internet}/change_tariff" not in opened.text
+    )
+    assert client.get(f"/customers/{customer}/services/999999999/actions").status_code == 404

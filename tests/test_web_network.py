@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -15,7 +14,6 @@ from starlette.testclient import TestClient
 
 from db.settings import Settings
 from tests.web_helpers import login, make_staff
-from webclient.staff.app import create_app
 from webclient.staff.net_map import geo_view, layout
 
 SECRET = "wn-Secret-" + secrets.token_hex(6)
@@ -90,13 +88,9 @@ def net(settings: Settings) -> Net:
         cpe = _one(admin, "select net.stock_in(%s, %s, %s)", [warehouse, model, cpe_serial])
         admin.execute("select net.assign_device(%s, %s, %s)", [cpe, service, ap])
         # 10.231.77.7 belonged to the customer in spring 2024, then to another service.
-        first = _one(
-            admin, "select net.assign_ip('10.231.77.7', %s, null, '2024-03-01 00:00+01')", [service]
-        )
+        first = _one(admin, "select net.assign_ip('10.231.77.7', %s, null, '2024-03-01 00:00+01')", [service])
         admin.execute("select net.release_ip(%s, '2024-06-01 00:00+02')", [first])
-        admin.execute(
-            "select net.assign_ip('10.231.77.7', %s, null, '2024-06-01 00:00+02')", [other_service]
-        )
+        admin.execute("select net.assign_ip('10.231.77.7', %s, null, '2024-06-01 00:00+02')", [other_service])
         admin.execute("select net.assign_ip('10.231.77.9', %s)", [service])
         admin.execute(
             "insert into net.credentials (name, kind, username, secret) values (%s, 'ssh', 'admin', %s)",
@@ -127,18 +121,6 @@ def net(settings: Settings) -> Net:
         core_site,
         pop_site,
     )
-
-
-@pytest.fixture(scope="module")
-def app_client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), headers={"accept-language": "en"}) as c:
-        yield c
-
-
-@pytest.fixture
-def client(app_client: TestClient) -> TestClient:
-    app_client.cookies.clear()
-    return app_client
 
 
 def _as(client: TestClient, admin: psycopg.Connection, roles: list[str]) -> str:

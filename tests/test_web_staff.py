@@ -4,27 +4,12 @@ by the database, logout, language, and the platform pages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from db.settings import Settings
 from tests.web_helpers import PASSWORD, form_token, login, make_staff
-from webclient.staff.app import create_app
-
-
-@pytest.fixture(scope="module")
-def app_client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), headers={"accept-language": "en"}) as c:
-        yield c
-
-
-@pytest.fixture
-def client(app_client: TestClient) -> TestClient:
-    app_client.cookies.clear()
-    return app_client
 
 
 def test_anonymous_visitor_is_sent_to_login(client: TestClient) -> None:

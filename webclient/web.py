@@ -139,18 +139,20 @@ def _lang_filter(fn: Callable[..., str]) -> Callable[..., str]:
     return flt
 
 
-def _sidebar(env: jinja2.Environment) -> Callable[[str, bool, str], Markup]:
-    """The left navigation, rendered once per (language, admin, active item) and kept."""
-    rendered: dict[tuple[str, bool, str], Markup] = {}
+def _sidebar(env: jinja2.Environment) -> Callable[[str, bool, str, bool], Markup]:
+    """The left navigation, rendered once per (language, admin, officer, active item) and kept."""
+    rendered: dict[tuple[str, bool, bool, str], Markup] = {}
 
-    def sidebar(lang: str, is_admin: bool, path: str) -> Markup:
+    def sidebar(lang: str, is_admin: bool, path: str, is_officer: bool = False) -> Markup:
         nav: Any = env.globals.get("nav") or []
         hrefs = [i["href"] for _, items in nav for i in items if i.get("href")]
         matching = [h for h in hrefs if path == h or (h != "/" and path.startswith(h + "/"))]
         active = max(matching, key=len, default="")
-        key = (lang, is_admin, active)
+        key = (lang, is_admin, is_officer, active)
         if key not in rendered:
-            html = env.get_template("_sidebar.html").render(lang=lang, is_admin=is_admin, active=active)
+            html = env.get_template("_sidebar.html").render(
+                lang=lang, is_admin=is_admin, is_officer=is_officer, active=active
+            )
             rendered[key] = Markup(html)
         return rendered[key]
 

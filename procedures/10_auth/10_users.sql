@@ -49,7 +49,8 @@ declare
   v_name text;
   v_role text;
 begin
-  if not v_roles <@ array['admin', 'billing', 'support', 'technician', 'sales', 'report'] then
+  -- 'flow': officers who answer lawful requests (mango_flow); administrators do not hold it.
+  if not v_roles <@ array['admin', 'billing', 'support', 'technician', 'sales', 'report', 'flow'] then
     raise exception 'unknown staff role in %', p_roles using errcode = 'MG010';
   end if;
   v_name := 'mango_as_' || coalesce(nullif(array_to_string(v_roles, '_'), ''), 'staff');

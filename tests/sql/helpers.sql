@@ -316,3 +316,62 @@ begin
   return v_operator;
 end;
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- A lawful-request scenario (DR-4), numbered n (1…250) so that several can live in one database.
+-- Two customers behind CGNAT public address 198.18.n.1: Jan Novák (service s1 with contract, a CPE
+-- on a radio link to access point ap, MAC …:01) holds private 100.127.n.5 and the port block
+-- 1024–2047 from t0 − 2 h to t0 + 2 h; Eva Svobodová (s2, MAC …:02) holds 100.127.n.6, the block
+-- 2048–3071 from t0 − 2 h with no end logged, and a single-port translation 51000 → 4000 from
+-- t0 + 10 min to t0 + 20 min. Novák also holds public 198.19.n.10 directly. Flows: one each way
+-- on 198.18.n.1:1500 at t0 + 5 min, one from 100.127.n.6:51000 at t0 + 11 min. t0 is three days
+-- ago (a whole hour). Call as the superuser.
+create or replace function tests.lawful_scenario(
+  p_n integer, out op bigint, out c1 bigint, out c2 bigint, out s1 bigint, out s2 bigint, out ap bigint,
+  out cpe bigint, out t0 timestamptz, out pub inet, out priv1 inet, out priv2 inet, out direct inet
+)
+language plpgsql volatile security invoker set search_path = ''
+as $$
+declare
+  v_tariff bigint;
+  v_contract bigint;
+  v_core bigint;
+begin
+  op := tests.make_operator();
+  c1 := tests.make_customer(op, 'Novák', 'Jan');
+  c2 := tests.make_customer(op, 'Svobodová', 'Eva');
+  v_tariff := tests.make_tariff(390, op);
+  s1 := tests.net_make_service(c1, v_tariff);
+  s2 := tests.net_make_service(c2, v_tariff);
+  insert into crm.contracts (customer_id, operator_id, number, valid_from, state, signed_on)
+  values (c1, op, 'SM-LAW-' || p_n, '2024-01-01', 'signed', '2024-01-01') returning id into v_contract;
+  update crm.services set contract_id = v_contract where id = s1;
+  v_core := tests.net_make_device('law-core-' || p_n, null, 'router', 'fibre', true);
+  ap := tests.net_make_device('law-ap-' || p_n, v_core, 'ap', 'fibre');
+  cpe := tests.net_make_device('law-cpe-' || p_n, ap, 'cpe', 'radio');
+  insert into net.service_devices (service_id, device_id, role, valid) values (s1, cpe, 'cpe', tstzrange('2024-01-01', null));
+  insert into net.mac_assignments (mac, service_id, device_id, valid) values
+    (('00:11:22:33:' || lpad(to_hex(p_n), 2, '0') || ':01')::macaddr, s1, cpe, tstzrange('2024-01-01', null)),
+    (('00:11:22:33:' || lpad(to_hex(p_n), 2, '0') || ':02')::macaddr, s2, null, tstzrange('2024-01-01', null));
+  pub := ('198.18.' || p_n || '.1')::inet;
+  priv1 := ('100.127.' || p_n || '.5')::inet;
+  priv2 := ('100.127.' || p_n || '.6')::inet;
+  direct := ('198.19.' || p_n || '.10')::inet;
+  perform net.assign_ip(priv1, s1, null, '2024-01-10');
+  perform net.assign_ip(priv2, s2, null, '2024-01-10');
+  perform net.assign_ip(direct, s1, null, '2024-01-10');
+  t0 := date_trunc('hour', now()) - interval '3 days';
+  insert into flow.nat_events (exporter, event_time, nat_event, src_addr, post_src_addr, port_range_start, port_range_end)
+  values ('10.0.0.1', t0 - interval '2 hours', 14, priv1, pub, 1024, 2047),
+         ('10.0.0.1', t0 + interval '2 hours', 15, priv1, pub, 1024, 2047),
+         ('10.0.0.1', t0 - interval '2 hours', 14, priv2, pub, 2048, 3071);
+  insert into flow.nat_events (exporter, event_time, nat_event, protocol, src_addr, src_port, dst_addr, dst_port,
+                               post_src_addr, post_src_port)
+  values ('10.0.0.1', t0 + interval '10 minutes', 1, 6, priv2, 51000, '192.0.2.80', 443, pub, 4000),
+         ('10.0.0.1', t0 + interval '20 minutes', 2, 6, priv2, 51000, '192.0.2.80', 443, pub, 4000);
+  insert into flow.flows (exporter, flow_start, flow_end, src_addr, dst_addr, src_port, dst_port, protocol, bytes, packets)
+  values ('10.0.0.1', t0 + interval '5 minutes', t0 + interval '6 minutes', pub, '192.0.2.80', 1500, 443, 6, 1000, 10),
+         ('10.0.0.1', t0 + interval '5 minutes', t0 + interval '6 minutes', '192.0.2.80', pub, 443, 1500, 6, 50000, 40),
+         ('10.0.0.1', t0 + interval '11 minutes', t0 + interval '12 minutes', priv2, '192.0.2.80', 51000, 443, 6, 700, 7);
+end;
+$$;

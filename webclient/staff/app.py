@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from db import settings as settings_mod
 from db.settings import Settings
 from webclient import i18n, web
-from webclient.staff import account, dashboard, operators, system, users
+from webclient.staff import account, dashboard, lawful, operators, system, users
 from webclient.staff.customer_routes import routes as customer_routes
 from webclient.staff.net_routes import routes as network_routes
 
@@ -39,6 +39,7 @@ NAV: list[tuple[str, list[dict[str, Any]]]] = [
             {"label": "Processes", "href": None, "icon": "flow"},
             {"label": "Reports", "href": None, "icon": "chart"},
             {"label": "Data retention", "href": None, "icon": "archive"},
+            {"label": "Lawful requests", "href": "/lawful", "icon": "shield", "officer": True},
         ],
     ),
     (
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         *customer_routes(),
         *network_routes(),
+        *lawful.routes(),
         Mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static"),
     ]
     app = Starlette(

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from webclient import i18n, web
 from webclient.web import FormErrors, Page
 
-ROLES = ("admin", "billing", "support", "technician", "sales", "report")
+ROLES = ("admin", "billing", "support", "technician", "sales", "report", "flow")
 
 USER_SQL = """
 select id, username, full_name, email, language, roles, active, last_login_at, created_at
