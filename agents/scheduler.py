@@ -2,8 +2,9 @@
 
 It listens on ``mango_jobs`` (``bus.submit_job`` notifies there), claims queued jobs one at a time
 and runs them (see :mod:`agents.jobs`). Periodic jobs need no table: once a minute the scheduler
-looks whether a job of each periodic kind was created within its period and submits one if not;
-an advisory lock keeps two schedulers from both submitting it.
+looks whether a job of each periodic kind was created within its period (or, for a daily job tied to
+a time zone, since that zone's last midnight) and submits one if not; an advisory lock keeps two
+schedulers from both submitting it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,18 @@ class Periodic:
     kind: str
     every: timedelta
     params: dict[str, Any] = field(default_factory=dict)
+    # Once per calendar day of this time zone (soon after its midnight) instead of once per period.
+    day_in: str | None = None
 
 
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("maintenance.purge_sessions", timedelta(days=1)),
     Periodic("bus.purge", timedelta(days=1)),
+    # Flow partitions are UTC days: yesterday is closed, summarised and old days purged after 00:00 UTC.
+    Periodic("flow.maintenance", timedelta(days=1), day_in="UTC"),
+    # Orders and service dates take effect on the operator's (Prague) date.
+    Periodic("catalog.apply_due_orders", timedelta(days=1), day_in="Europe/Prague"),
+    Periodic("crm.apply_due_service_dates", timedelta(days=1), day_in="Europe/Prague"),
 )
 PERIODIC_CHECK_SECONDS = 60.0
 
@@ -47,8 +55,9 @@ def submit_periodic(runner: Runner, kinds: dict[str, jobs.JobKind]) -> list[int]
         for periodic in PERIODIC:
             spec = kinds[periodic.kind]
             row = conn.execute(
-                "select not exists (select from bus.jobs where kind = %s and created_at > now() - %s)",
-                [periodic.kind, periodic.every],
+                "select not exists (select from bus.jobs where kind = %s and created_at >= "
+                " case when %s::text is null then now() - %s::interval else date_trunc('day', now(), %s) end)",
+                [periodic.kind, periodic.day_in, periodic.every, periodic.day_in],
             ).fetchone()
             if row and row[0]:
                 job_row = conn.execute(

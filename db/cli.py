@@ -125,8 +125,14 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     with _admin_conn(args) as conn:
         row = conn.execute(
             "select auth.create_user(%s, %s, %s, %s, %s, %s)",
-            [args.username, args.full_name or args.username, args.email, args.language,
-             _split(args.roles), _password(args)],
+            [
+                args.username,
+                args.full_name or args.username,
+                args.email,
+                args.language,
+                _split(args.roles),
+                _password(args),
+            ],
         ).fetchone()
     print(f"user {args.username} created (id {row[0] if row else '?'})")
     return 0
@@ -187,6 +193,28 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return print_jobs(s, watch=args.watch, limit=args.limit)
 
 
+def cmd_nat_import(args: argparse.Namespace) -> int:
+    """Import NAT log files into flow.nat_events, each in one transaction; exit 1 if one failed."""
+    from pathlib import Path
+
+    from agents.flowcollector.natlog import NatLogError, import_file
+
+    failed = 0
+    with _admin_conn(args) as conn:
+        for name in args.files:
+            try:
+                result = import_file(
+                    conn, Path(name), args.format, year=args.year, zone=args.timezone,
+                    exporter=args.exporter, os_user=getpass.getuser(),
+                )  # fmt: skip
+            except NatLogError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            print(result.summary())
+    return 1 if failed else 0
+
+
 def cmd_lint_sql(args: argparse.Namespace) -> int:
     from db.lint import plpgsql_check
 
@@ -233,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--full-name")
     up.add_argument("--email")
     up.add_argument("--language", default="cs", choices=["cs", "en"])
-    up.add_argument("--roles", default="", help="comma-separated: admin,billing,support,technician,sales,report")
+    up.add_argument(
+        "--roles", default="", help="comma-separated: admin,billing,support,technician,sales,report,flow"
+    )
     up.add_argument("--password", help="(else asked for, or read from standard input)")
     up.set_defaults(func=cmd_user_add)
     up = usub.add_parser("passwd", help="set a user's password")
@@ -254,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--watch", action="store_true", help="refresh until interrupted")
     sp.add_argument("--limit", type=int, default=20)
     sp.set_defaults(func=cmd_jobs)
+
+    sp = sub.add_parser("nat", help="NAT translation logs (data retention)")
+    nsub = sp.add_subparsers(dest="nat_command", required=True)
+    np_ = nsub.add_parser("import", help="import NAT log files (syslog) into flow.nat_events")
+    np_.add_argument("files", nargs="+", metavar="FILE", help="log files (plain or gzip)")
+    np_.add_argument("--format", default="auto", choices=["auto", "conntrack", "asa", "juniper", "mikrotik"])
+    np_.add_argument("--year", type=int, help="year of time stamps without one (default: the file's)")
+    np_.add_argument("--timezone", default="Europe/Prague", help="zone of time stamps without one")
+    np_.add_argument("--exporter", help="address of the NAT device (default: the syslog host if an address)")
+    np_.set_defaults(func=cmd_nat_import)
 
     sp = sub.add_parser("lint-sql", help="plpgsql_check every function of the database")
     sp.set_defaults(func=cmd_lint_sql)

@@ -3,6 +3,8 @@
 grant usage on schema auth, bus, audit, crm, catalog, billing, payment, doc, net, mon, prov, desk, process
 to mango_staff, mango_agent, mango_customer, mango_partner;
 grant usage on schema flow to mango_flow, mango_agent_flowcollector, mango_agent_scheduler;
+-- Officers name subscribers and read their traffic summaries (table grants say what).
+grant usage on schema crm to mango_flow;
 grant usage on schema report to mango_report, mango_staff;
 grant usage on schema auth to mango_web, mango_flow, mango_report;
 

@@ -170,6 +170,11 @@ declare
   v_networks inet[];
   v_rows bigint;
 begin
+  if exists (select from flow.retention_log l
+              where l.kind = 'purge' and l.relation = 'flow.flows_p' || to_char(p_day, 'YYYYMMDD')) then
+    raise exception 'the flows of % were purged after the retention period; its summary is kept as it is', p_day
+      using errcode = 'MG711';
+  end if;
   select coalesce(array_agg(n::inet), '{}')
     into v_networks
     from flow.settings s, jsonb_array_elements_text(s.value) n
@@ -200,7 +205,8 @@ begin
 end;
 $$;
 comment on function flow.summarize_day(date) is
-'Compute the traffic per address of one UTC day into flow.daily_traffic (replacing it); returns the row count.';
+'Compute the traffic per address of one UTC day into flow.daily_traffic (replacing it); returns the row count.
+Refused once the day''s flows are purged.';
 revoke all on function flow.summarize_day(date) from public;
 grant execute on function flow.summarize_day(date) to mango_agent_scheduler, mango_admin;
 
@@ -210,7 +216,8 @@ language plpgsql volatile security definer set search_path = ''
 as $$
 -- definer: dropping partitions is DDL; the scheduler runs this daily.
 -- Whole days older than the retention period are dropped: the partition of day D goes when all of
--- D lies before now() - retention. A flows day that was never summarised is summarised first.
+-- D lies before now() - retention. A flows day that was never summarised (per address, per
+-- customer) is summarised first, so the summaries outlive the flows.
 declare
   v_retention interval := coalesce(p_retention, flow.retention());
   v_cutoff timestamptz := now() - coalesce(p_retention, flow.retention());
@@ -227,8 +234,15 @@ begin
      order by p.day, p.parent
   loop
     if v_part.parent = 'flows' and not exists (
-         select from flow.retention_log l where l.kind = 'summary' and l.day = v_part.day) then
+         select from flow.retention_log l
+          where l.kind = 'summary' and l.day = v_part.day and l.relation = 'flow.daily_traffic') then
       perform flow.summarize_day(v_part.day);
+    end if;
+    -- Per customer too (procedures/70_flow/10_traffic.sql): kept after the flows are gone.
+    if v_part.parent = 'flows' and not exists (
+         select from flow.retention_log l
+          where l.kind = 'summary' and l.day = v_part.day and l.relation = 'crm.customer_traffic') then
+      perform flow.summarize_customers(v_part.day);
     end if;
     execute format('select count(*) from flow.%I', v_part.relname) into v_rows;
     execute format('drop table flow.%I', v_part.relname);
@@ -264,7 +278,8 @@ end;
 $$;
 comment on function flow.purge(interval) is
 'Drop the daily partitions of flow records and NAT events older than the retention period (default: the
-setting), summarising unsummarised days first; every drop is logged in flow.retention_log.';
+setting), summarising unsummarised days first (per address and per customer); every drop is logged in
+flow.retention_log.';
 revoke all on function flow.purge(interval) from public;
 grant execute on function flow.purge(interval) to mango_agent_scheduler, mango_admin;
 
