@@ -18,5 +18,7 @@ lint: setup
 	@.venv/bin/sqlfluff lint --dialect postgres migrations/sql procedures
 	@.venv/bin/mango lint-sql
 
+# Every benchmark in turn (each builds or reuses its own database); one of them: make bench BENCH=ipam
+BENCH ?= bus customers customers_web ipam flows
 bench: setup
-	@.venv/bin/python -m bench.bus
+	@for b in $(BENCH); do echo "== bench.$$b"; .venv/bin/python -m bench.$$b || exit 1; done

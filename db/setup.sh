@@ -44,6 +44,35 @@ if [ -z "${DATABASE_URL:-}" ]; then
     say "creating PostgreSQL cluster 15/main"
     $SUDO pg_createcluster 15 main >/dev/null
   fi
+  # Settings for this machine's memory (Debian's defaults suit a 1 GB host): written once, the
+  # cluster restarted when they change. A managed cluster (DATABASE_URL) is tuned by its owner.
+  conf=/etc/postgresql/15/main/conf.d/50-mango.conf
+  mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+  clamp() { local v=$1 lo=$2 hi=$3; [ "$v" -lt "$lo" ] && v=$lo; [ "$v" -gt "$hi" ] && v=$hi; echo "$v"; }
+  wanted=$(cat <<EOF
+# Written by Mango ISP's set-up (db/setup.sh) for a host with ${mem_mb} MB of memory.
+shared_buffers = $(clamp $((mem_mb / 4)) 128 8192)MB
+effective_cache_size = $(clamp $((mem_mb * 3 / 4)) 512 65536)MB
+maintenance_work_mem = $(clamp $((mem_mb / 16)) 64 2048)MB
+work_mem = 16MB
+random_page_cost = 1.1
+effective_io_concurrency = 200
+max_wal_size = 8GB
+checkpoint_timeout = 15min
+wal_compression = on
+# JIT compiles a plan in tens of milliseconds: a loss for the short queries of a web page.
+jit = off
+max_connections = 200
+EOF
+)
+  if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$wanted" ]; then
+    say "tuning PostgreSQL 15/main for ${mem_mb} MB of memory ($conf)"
+    $SUDO mkdir -p "$(dirname "$conf")"
+    printf '%s\n' "$wanted" | $SUDO tee "$conf" >/dev/null
+    if pg_lsclusters -h | awk '$1 == "15" && $2 == "main" {print $4}' | grep -q online; then
+      $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main restart
+    fi
+  fi
   if ! pg_lsclusters -h | awk '$1 == "15" && $2 == "main" {print $4}' | grep -q online; then
     say "starting PostgreSQL 15/main"
     $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main start

@@ -13,11 +13,12 @@ grant execute on function crm.fold(text) to mango_staff, mango_agent, mango_cust
 
 create or replace function crm.customer_name(p_customer crm.customers)
 returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker
 as $$
+  -- [inlined]: no `set search_path`, so that the planner inlines it (see catalog.tariff_price).
   select coalesce(p_customer.company_name, concat_ws(' ', p_customer.first_name, p_customer.last_name));
 $$;
-comment on function crm.customer_name(crm.customers) is 'How a customer is named on screens and documents.';
+comment on function crm.customer_name(crm.customers) is 'How a customer is named on screens and documents. [inlined]';
 revoke all on function crm.customer_name(crm.customers) from public;
 grant execute on function crm.customer_name(crm.customers) to mango_staff, mango_agent, mango_customer, mango_report;
 
@@ -26,9 +27,6 @@ returns trigger
 language plpgsql volatile security invoker set search_path = ''
 as $$
 begin
-  new.ico := nullif(regexp_replace(coalesce(new.ico, ''), '\s', '', 'g'), '');
-  new.dic := nullif(upper(regexp_replace(coalesce(new.dic, ''), '\s', '', 'g')), '');
-  new.zip := nullif(regexp_replace(coalesce(new.zip, ''), '^(\d{3})\s*(\d{2})$', '\1 \2'), '');
   new.first_name := nullif(btrim(new.first_name), '');
   new.last_name := nullif(btrim(new.last_name), '');
   new.company_name := nullif(btrim(new.company_name), '');
@@ -38,17 +36,9 @@ begin
   if new.kind = 'person' and new.last_name is null then
     raise exception 'a person needs a surname' using errcode = 'MG001', column = 'last_name';
   end if;
-  if new.ico is not null and not crm.is_valid_ico(new.ico) then
-    raise exception 'IČO % is not valid: it must have 8 digits and a right check digit', new.ico
-      using errcode = 'MG001', column = 'ico';
-  end if;
-  if new.dic is not null and not crm.is_valid_dic(new.dic) then
-    raise exception 'DIČ % is not valid: expected CZ and 8 to 10 digits', new.dic
-      using errcode = 'MG001', column = 'dic';
-  end if;
-  if new.zip is not null and new.country = 'CZ' and new.zip !~ '^\d{3} \d{2}$' then
-    raise exception 'PSČ % is not valid: five digits expected', new.zip using errcode = 'MG001', column = 'zip';
-  end if;
+  new.ico := crm.checked_ico(new.ico);
+  new.dic := crm.checked_dic(new.dic);
+  new.zip := crm.checked_zip(new.zip, new.country);
   if new.parent_id is not null then
     -- The paying parent may not be a branch of this customer (no cycles).
     if exists (
@@ -77,12 +67,12 @@ revoke all on function crm.tg_customers__validate() from public;
 create or replace trigger _500_validate before insert or update on crm.customers
 for each row execute function crm.tg_customers__validate();
 
-create or replace function crm.refresh_customer_search(p_customer_ids bigint [])
+create or replace function crm.refresh_customer_search(p_customer_ids bigint[])
 returns void
 language sql volatile security definer set search_path = ''
 as $$
   -- definer: crm.customer_search is derived data no role writes directly.
-  insert into crm.customer_search (customer_id, sort_name, search_text)
+  insert into crm.customer_search (customer_id, sort_name, search_text, ended)
   select c.id,
          crm.fold(coalesce(c.company_name, concat_ws(' ', c.last_name, c.first_name))),
          crm.fold(concat_ws(' ', c.customer_no, c.vs, c.company_name, c.first_name, c.last_name, c.ico, c.dic,
@@ -91,16 +81,18 @@ as $$
                                                                then ' ' || regexp_replace(k.value, '^\+420', '') else '' end, ' ')
                                from crm.contacts k where k.customer_id = c.id),
                             (select string_agg(concat_ws(' ', p.street, p.house_no, p.flat, p.city), ' ')
-                               from crm.delivery_places p where p.customer_id = c.id)))
+                               from crm.delivery_places p where p.customer_id = c.id))),
+         c.state = 'ended'
     from crm.customers c
    where c.id = any(p_customer_ids)
   on conflict (customer_id) do update
-     set sort_name = excluded.sort_name, search_text = excluded.search_text;
+     set sort_name = excluded.sort_name, search_text = excluded.search_text, ended = excluded.ended;
 $$;
-comment on function crm.refresh_customer_search(bigint []) is 'Rebuild the search text of some customers.';
-revoke all on function crm.refresh_customer_search(bigint []) from public;
+comment on function crm.refresh_customer_search(bigint[]) is 'Rebuild the search text of some customers.';
+revoke all on function crm.refresh_customer_search(bigint[]) from public;
 -- The statement triggers on customers, contacts and places run as the writer: they need to call it.
-grant execute on function crm.refresh_customer_search(bigint []) to mango_support, mango_sales, mango_billing;
+grant execute on function crm.refresh_customer_search(bigint[])
+to mango_support, mango_sales, mango_billing;
 
 create or replace function crm.tg__refresh_customer_search_new()
 returns trigger
@@ -114,7 +106,8 @@ begin
   return null;
 end;
 $$;
-comment on function crm.tg__refresh_customer_search_new() is 'Keep crm.customer_search in step after inserts and updates.';
+comment on function crm.tg__refresh_customer_search_new() is
+'Keep crm.customer_search in step after inserts and updates.';
 revoke all on function crm.tg__refresh_customer_search_new() from public;
 
 create or replace function crm.tg__refresh_customer_search_old()
@@ -143,7 +136,8 @@ begin
   return null;
 end;
 $$;
-comment on function crm.tg__refresh_customer_search_moved() is 'Keep crm.customer_search in step after updates of child rows.';
+comment on function crm.tg__refresh_customer_search_moved() is
+'Keep crm.customer_search in step after updates of child rows.';
 revoke all on function crm.tg__refresh_customer_search_moved() from public;
 
 drop trigger if exists _700_search_insert on crm.customers;
@@ -179,20 +173,31 @@ referencing new table as new_rows old table as old_rows
 for each statement execute function crm.tg__refresh_customer_search_moved();
 
 create or replace function crm.search_customers(
-  p_query text, p_after_name text default null, p_after_id bigint default null, p_limit integer default 50,
-  p_include_ended boolean default false
+    p_query text, p_after_name text default null, p_after_id bigint default null, p_limit integer default 50,
+    p_include_ended boolean default false
 )
-returns table (id bigint, customer_no text, vs text, name text, kind text, city text, street text, state text,
-               sort_name text)
+returns table (
+    id bigint, customer_no text, vs text, name text, kind text, city text, street text, state text, sort_name text
+)
 language plpgsql stable security invoker set search_path = ''
 as $$
 -- Every word of the query must occur (accent-blind) in the customer's search text; keyset
--- pagination by (sort_name, id). Each word is its own LIKE condition, so the trigram index serves
--- every word (a correlated sub-select or LIKE ALL (array) is not indexable: a full scan at 1M
--- customers). EXECUTE plans the statement for the actual words. The matches are sorted first and
--- only the customers of the page are read, in that order (a common surname matches ~10,000
--- customers: joining them all before the sort cost more than the search).
+-- pagination by (sort_name, id). No single plan is fast for every word at a million customers,
+-- so the page's ids are found by the first of these that can (EXECUTE plans each for the words):
+-- 1. Walk the sort index from the page start, testing at most c_walk rows. A word spread over
+--    the sort order (a street, a city, a first name, a common fragment) fills a page within a
+--    few thousand rows, however many customers it matches.
+-- 2. If the walk found some matches but too few, the word is common but rarer: walk up to
+--    c_walk_far rows, when the rate seen promises a full page within them.
+-- 3. Otherwise every match through the trigram index, the first page kept by a top-N sort. The
+--    sort key is an expression on purpose: the planner cannot then walk the sort index, which
+--    for a surname (its matches lie together, far into the sort order) reads half the table.
+--    Rare words (a phone, a VS, an e-mail, a surname) match few rows: fast.
+-- Each word is its own LIKE condition, so the trigram index serves every word (a correlated
+-- sub-select or LIKE ALL (array) is not indexable). Then the customers of the page are read.
 declare
+  c_walk constant integer := 2000;
+  c_walk_far constant integer := 15000;
   -- A phone's +420 is dropped: the search text holds every phone also without it, and trigrams of
   -- "+420" occur in nearly every customer (the index would read them all).
   v_words text [] := array(
@@ -201,35 +206,47 @@ declare
      cross join lateral (select case when q.word ~ '^\+420\d' then substr(q.word, 5) else q.word end) as x (w)
      where w not in ('', '+420')
   );
-  v_where text := '';
+  v_where text := '($2::text is null or (s.sort_name, s.customer_id) > ($2, $3)) and ($5 or not s.ended)';
+  c_walk_sql constant text :=
+    'select array(select s.customer_id
+                    from (select s.customer_id, s.sort_name, s.search_text, s.ended
+                            from crm.customer_search s
+                           where ($2::text is null or (s.sort_name, s.customer_id) > ($2, $3))
+                           order by s.sort_name, s.customer_id
+                           limit %s) as s
+                   where %s
+                   order by s.sort_name, s.customer_id
+                   limit $4)';
+  v_ids bigint [];
 begin
-  if cardinality(v_words) = 0 then
-    -- No words: everyone, in order, straight from the sort index.
-    return query
-    select c.id, c.customer_no, c.vs, crm.customer_name(c), c.kind, c.city, concat_ws(' ', c.street, c.house_no),
-           c.state, s.sort_name
-      from crm.customer_search s
-      join crm.customers c on c.id = s.customer_id
-     where (p_include_ended or c.state <> 'ended')
-       and (p_after_name is null or (s.sort_name, s.customer_id) > (p_after_name, p_after_id))
-     order by s.sort_name, s.customer_id
-     limit p_limit;
-    return;
-  end if;
   for i in 1 .. cardinality(v_words) loop
     v_where := v_where || format(' and s.search_text like $1[%s]', i);
   end loop;
-  return query execute
-    'select c.id, c.customer_no, c.vs, crm.customer_name(c), c.kind, c.city, concat_ws('' '', c.street, c.house_no),
-            c.state, m.sort_name
-       from (select s.customer_id, s.sort_name
-               from crm.customer_search s
-              where ($2::text is null or (s.sort_name, s.customer_id) > ($2, $3))' || v_where || '
-              order by s.sort_name, s.customer_id) as m
-      cross join lateral (select k.* from crm.customers k
-                           where k.id = m.customer_id and ($5 or k.state <> ''ended'') offset 0) as c
-      limit $4'
-    using v_words, p_after_name, p_after_id, p_limit, p_include_ended;
+  if cardinality(v_words) = 0 then
+    -- No words: everyone, in order, straight from the sort index.
+    execute format(c_walk_sql, 'all', v_where) into v_ids
+      using v_words, p_after_name, p_after_id, p_limit, p_include_ended;
+  else
+    execute format(c_walk_sql, c_walk, v_where) into v_ids
+      using v_words, p_after_name, p_after_id, p_limit, p_include_ended;
+    if cardinality(v_ids) < p_limit and cardinality(v_ids) * c_walk_far >= p_limit * c_walk then
+      execute format(c_walk_sql, c_walk_far, v_where) into v_ids
+        using v_words, p_after_name, p_after_id, p_limit, p_include_ended;
+    end if;
+    if cardinality(v_ids) < p_limit then
+      execute format(
+        'select array(select s.customer_id from crm.customer_search s where %s
+                       order by s.sort_name || '''', s.customer_id limit $4)', v_where) into v_ids
+        using v_words, p_after_name, p_after_id, p_limit, p_include_ended;
+    end if;
+  end if;
+  return query
+  select c.id, c.customer_no, c.vs, crm.customer_name(c), c.kind, c.city, concat_ws(' ', c.street, c.house_no),
+         c.state, s.sort_name
+    from unnest(v_ids) with ordinality as u (customer_id, n)
+    join crm.customers c on c.id = u.customer_id
+    join crm.customer_search s on s.customer_id = u.customer_id
+   order by u.n;
 end;
 $$;
 comment on function crm.search_customers(text, text, bigint, integer, boolean) is
@@ -273,10 +290,7 @@ returns trigger
 language plpgsql volatile security invoker set search_path = ''
 as $$
 begin
-  new.zip := nullif(regexp_replace(coalesce(new.zip, ''), '^(\d{3})\s*(\d{2})$', '\1 \2'), '');
-  if new.zip is not null and new.zip !~ '^\d{3} \d{2}$' then
-    raise exception 'PSČ % is not valid: five digits expected', new.zip using errcode = 'MG001', column = 'zip';
-  end if;
+  new.zip := crm.checked_zip(new.zip);
   if (new.latitude is null) <> (new.longitude is null) then
     raise exception 'GPS needs both latitude and longitude' using errcode = 'MG001', column = 'latitude';
   end if;
@@ -328,7 +342,8 @@ begin
   end if;
 end;
 $$;
-comment on function crm.restore_customer(bigint) is 'Bring an ended customer back (services stay ended until restored).';
+comment on function crm.restore_customer(bigint) is
+'Bring an ended customer back (services stay ended until restored).';
 revoke all on function crm.restore_customer(bigint) from public;
 grant execute on function crm.restore_customer(bigint) to mango_support, mango_sales, mango_billing;
 
@@ -351,12 +366,12 @@ create policy front_update_all on crm.customers for update to mango_support, man
 using (true);
 grant select on crm.customers to mango_staff, mango_agent;
 grant insert (
-  operator_id, customer_no, vs, kind, first_name, last_name, company_name, ico, dic, birth_date, street,
-  house_no, city, zip, country, ruian_code, parent_id, language, note, created_on
+    operator_id, customer_no, vs, kind, first_name, last_name, company_name, ico, dic, birth_date, street,
+    house_no, city, zip, country, ruian_code, parent_id, language, note, created_on
 ) on crm.customers to mango_support, mango_sales, mango_billing;
 grant update (
-  kind, first_name, last_name, company_name, ico, dic, birth_date, street, house_no, city, zip, country,
-  ruian_code, parent_id, language, note, state, ended_on, end_reason
+    kind, first_name, last_name, company_name, ico, dic, birth_date, street, house_no, city, zip, country,
+    ruian_code, parent_id, language, note, state, ended_on, end_reason
 ) on crm.customers to mango_support, mango_sales, mango_billing;
 
 drop policy if exists staff_select_all on crm.customer_search;

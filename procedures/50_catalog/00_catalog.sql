@@ -19,11 +19,15 @@ revoke all on function catalog.vat_rate(text, date) from public;
 grant execute on function catalog.vat_rate(text, date) to mango_staff, mango_agent, mango_customer, mango_report;
 
 create or replace function catalog.tariff_price(p_tariff_id bigint, p_on date, p_zone_id bigint default null)
-returns table (monthly_fee numeric, setup_fee numeric, price_mode text, vat_rate numeric,
-               monthly_with_vat numeric, monthly_without_vat numeric)
-language sql stable security invoker set search_path = ''
+returns table (
+    monthly_fee numeric, setup_fee numeric, price_mode text, vat_rate numeric,
+    monthly_with_vat numeric, monthly_without_vat numeric
+)
+language sql stable security invoker
 as $$
   -- The zone's price if it has one, else the general price; both ways of VAT, rounded to hellers.
+  -- [inlined]: no `set search_path`, so that the planner inlines it into the query that calls it
+  -- (every name is schema-qualified; operators and functions resolve in pg_catalog first).
   select pr.monthly_fee, pr.setup_fee, p.price_mode, r.rate,
          case p.price_mode when 'with_vat' then pr.monthly_fee
                            else round(pr.monthly_fee * (1 + r.rate / 100), 2) end,
@@ -38,12 +42,14 @@ as $$
    order by pr.zone_id nulls last
    limit 1;
 $$;
-comment on function catalog.tariff_price(bigint, date, bigint) is 'The price of a tariff on a date (zone first), with and without VAT.';
+comment on function catalog.tariff_price(bigint, date, bigint) is
+'The price of a tariff on a date (zone first), with and without VAT. [inlined]';
 revoke all on function catalog.tariff_price(bigint, date, bigint) from public;
-grant execute on function catalog.tariff_price(bigint, date, bigint) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function catalog.tariff_price(bigint, date, bigint)
+to mango_staff, mango_agent, mango_customer, mango_report;
 
 create or replace function catalog.set_price(
-  p_tariff_id bigint, p_from date, p_monthly_fee numeric, p_setup_fee numeric default 0, p_zone_id bigint default null
+    p_tariff_id bigint, p_from date, p_monthly_fee numeric, p_setup_fee numeric default 0, p_zone_id bigint default null
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = ''
@@ -113,6 +119,7 @@ create policy staff_select_all on catalog.customer_discounts for select to mango
 drop policy if exists front_write_all on catalog.customer_discounts;
 create policy front_write_all on catalog.customer_discounts for all to mango_sales, mango_billing
 using (true) with check (true);
-grant select on catalog.customer_discounts to mango_staff, mango_agent;
-grant insert, update, delete on catalog.customer_discounts to mango_sales, mango_billing;
+-- `on table` (the default) spelt out: sqlfluff cannot parse `grant … on catalog.<name>` without it.
+grant select on table catalog.customer_discounts to mango_staff, mango_agent;
+grant insert, update, delete on table catalog.customer_discounts to mango_sales, mango_billing;
 select audit.enable('catalog.customer_discounts');

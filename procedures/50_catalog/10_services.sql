@@ -41,7 +41,8 @@ begin
   return new;
 end;
 $$;
-comment on function crm.tg_services__validate() is 'A service lives within its customer''s life, at the customer''s places.';
+comment on function crm.tg_services__validate() is
+'A service lives within its customer''s life, at the customer''s places.';
 revoke all on function crm.tg_services__validate() from public;
 
 create or replace trigger _500_validate before insert or update on crm.services
@@ -96,28 +97,79 @@ begin
   return null;
 end;
 $$;
-comment on function crm.tg_parameter_values__enqueue_provisioning() is 'A service parameter changed: tell provisioning.';
+comment on function crm.tg_parameter_values__enqueue_provisioning() is
+'A service parameter changed: tell provisioning.';
 revoke all on function crm.tg_parameter_values__enqueue_provisioning() from public;
 
 create or replace trigger _900_enqueue_provisioning after insert or update or delete on crm.parameter_values
 for each row execute function crm.tg_parameter_values__enqueue_provisioning();
 
-create or replace function crm.current_tariff(p_service_id bigint, p_on date default current_date)
-returns bigint
-language sql stable security invoker set search_path = ''
+create or replace function crm.tariff_on(p_service_id bigint, p_on date default current_date)
+returns table (tariff_id bigint)
+language sql stable security invoker
 as $$
-  select tariff_id from crm.service_tariffs
-   where service_id = p_service_id and (valid @> p_on or (upper(valid) <= p_on))
-   order by (valid @> p_on) desc, lower(valid) desc
+  -- The tariff a service has on a date (its last one if it ended before): one row or none.
+  -- [inlined]: no `set search_path`, so that the planner inlines it (see catalog.tariff_price).
+  select st.tariff_id from crm.service_tariffs st
+   where st.service_id = p_service_id and (st.valid @> p_on or (upper(st.valid) <= p_on))
+   order by (st.valid @> p_on) desc, lower(st.valid) desc
    limit 1;
 $$;
-comment on function crm.current_tariff(bigint, date) is 'The tariff a service has on a date (its last one if it ended).';
+comment on function crm.tariff_on(bigint, date) is
+'The tariff a service has on a date (its last one if it ended), as a row to join. [inlined]';
+revoke all on function crm.tariff_on(bigint, date) from public;
+grant execute on function crm.tariff_on(bigint, date) to mango_staff, mango_agent, mango_customer, mango_report;
+
+create or replace function crm.current_tariff(p_service_id bigint, p_on date default current_date)
+returns bigint
+language plpgsql stable security invoker set search_path = ''
+as $$
+-- The same as crm.tariff_on, as a value. PL/pgSQL keeps its plan for the session (a SQL
+-- function with `set search_path` would be planned again in every query that calls it).
+begin
+  return (select t.tariff_id from crm.tariff_on(p_service_id, p_on) t);
+end;
+$$;
+comment on function crm.current_tariff(bigint, date) is
+'The tariff a service has on a date (its last one if it ended).';
 revoke all on function crm.current_tariff(bigint, date) from public;
 grant execute on function crm.current_tariff(bigint, date) to mango_staff, mango_agent, mango_customer, mango_report;
 
+create or replace function catalog.service_price(p_service_id bigint, p_on date default current_date)
+returns table (
+    tariff_id bigint, price_mode text, vat_rate numeric, list_with_vat numeric, list_without_vat numeric,
+    bundle_discount numeric, group_discount numeric, monthly_with_vat numeric, monthly_without_vat numeric
+)
+language sql stable security invoker
+as $$
+  -- The monthly price of a service on a date: its tariff's list price, less the discount of the
+  -- bundle it was activated in (while it keeps that bundle's tariff) and the customer's group
+  -- discount of that date, one after the other. The discounted amount is rounded to hellers in
+  -- the product's price mode and the other amount derived from it, as catalog.tariff_price does.
+  -- [inlined]: no `set search_path`, so that the planner inlines it (see catalog.tariff_price).
+  select x.tariff_id, tp.price_mode, tp.vat_rate, tp.monthly_with_vat, tp.monthly_without_vat,
+         coalesce(bi.discount_percent, 0), coalesce(cd.percent, 0),
+         case when tp.price_mode = 'with_vat' then d.amount else round(d.amount * (1 + tp.vat_rate / 100), 2) end,
+         case when tp.price_mode = 'without_vat' then d.amount else round(d.amount / (1 + tp.vat_rate / 100), 2) end
+    from crm.services s
+   cross join lateral crm.tariff_on(s.id, p_on) x
+   cross join lateral catalog.tariff_price(x.tariff_id, p_on) tp
+    left join catalog.bundle_items bi on bi.bundle_id = s.bundle_id and bi.tariff_id = x.tariff_id
+    left join catalog.customer_discounts cd on cd.customer_id = s.customer_id and cd.valid @> p_on
+   cross join lateral (
+     select round(tp.monthly_fee * (1 - coalesce(bi.discount_percent, 0) / 100)
+                                 * (1 - coalesce(cd.percent, 0) / 100), 2) as amount
+   ) d
+   where s.id = p_service_id;
+$$;
+comment on function catalog.service_price(bigint, date) is
+'The monthly price of a service on a date, list price less bundle and group discounts. [inlined]';
+revoke all on function catalog.service_price(bigint, date) from public;
+grant execute on function catalog.service_price(bigint, date) to mango_staff, mango_agent;
+
 create or replace function crm.activate_service(
-  p_customer_id bigint, p_tariff_id bigint, p_from date, p_delivery_place_id bigint default null,
-  p_options jsonb default '{}'
+    p_customer_id bigint, p_tariff_id bigint, p_from date, p_delivery_place_id bigint default null,
+    p_options jsonb default '{}'
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = ''
@@ -162,14 +214,14 @@ $$;
 comment on function crm.activate_service(bigint, bigint, date, bigint, jsonb) is
 'Activate (or order) a service of a tariff for a customer from a date.';
 revoke all on function crm.activate_service(bigint, bigint, date, bigint, jsonb) from public;
-grant execute on function crm.activate_service(bigint, bigint, date, bigint, jsonb) to mango_support, mango_sales, mango_billing,
-mango_agent_scheduler;
+grant execute on function crm.activate_service(bigint, bigint, date, bigint, jsonb)
+to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.activate_bundle(
-  p_customer_id bigint, p_bundle_id bigint, p_from date, p_delivery_place_id bigint default null,
-  p_options jsonb default '{}'
+    p_customer_id bigint, p_bundle_id bigint, p_from date, p_delivery_place_id bigint default null,
+    p_options jsonb default '{}'
 )
-returns bigint []
+returns bigint[]
 language plpgsql volatile security invoker set search_path = ''
 as $$
 declare
@@ -186,10 +238,11 @@ begin
   return v_ids;
 end;
 $$;
-comment on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) is 'Activate every service of a bundle in one step.';
+comment on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) is
+'Activate every service of a bundle in one step.';
 revoke all on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) from public;
-grant execute on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb) to mango_support, mango_sales, mango_billing,
-mango_agent_scheduler;
+grant execute on function crm.activate_bundle(bigint, bigint, date, bigint, jsonb)
+to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.change_tariff(p_service_id bigint, p_tariff_id bigint, p_on date)
 returns void
@@ -232,10 +285,11 @@ begin
   update crm.services set product_id = v_product_id where id = p_service_id and product_id <> v_product_id;
 end;
 $$;
-comment on function crm.change_tariff(bigint, bigint, date) is 'Move a service to another tariff from a date (transfer).';
+comment on function crm.change_tariff(bigint, bigint, date) is
+'Move a service to another tariff from a date (transfer).';
 revoke all on function crm.change_tariff(bigint, bigint, date) from public;
-grant execute on function crm.change_tariff(bigint, bigint, date) to mango_support, mango_sales, mango_billing,
-mango_agent_scheduler;
+grant execute on function crm.change_tariff(bigint, bigint, date)
+to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.block_service(p_service_id bigint, p_kind text, p_reason text)
 returns void
@@ -254,7 +308,8 @@ begin
   end if;
 end;
 $$;
-comment on function crm.block_service(bigint, text, text) is 'Block a running service (manual by a person, system by automation).';
+comment on function crm.block_service(bigint, text, text) is
+'Block a running service (manual by a person, system by automation).';
 revoke all on function crm.block_service(bigint, text, text) from public;
 grant execute on function crm.block_service(bigint, text, text) to mango_support, mango_billing, mango_agent;
 
@@ -297,7 +352,8 @@ begin
   end if;
 end;
 $$;
-comment on function crm.suspend_service(bigint, date, date, text) is 'Suspend an active service and its billing for a period.';
+comment on function crm.suspend_service(bigint, date, date, text) is
+'Suspend an active service and its billing for a period.';
 revoke all on function crm.suspend_service(bigint, date, date, text) from public;
 grant execute on function crm.suspend_service(bigint, date, date, text) to mango_support, mango_billing;
 
@@ -347,8 +403,8 @@ end;
 $$;
 comment on function crm.end_service(bigint, date, text) is 'End a running service on a date (or schedule its end).';
 revoke all on function crm.end_service(bigint, date, text) from public;
-grant execute on function crm.end_service(bigint, date, text) to mango_support, mango_sales, mango_billing,
-mango_agent_scheduler;
+grant execute on function crm.end_service(bigint, date, text)
+to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.restore_service(p_service_id bigint)
 returns void
@@ -394,7 +450,8 @@ begin
    where id = p_service_id;
 end;
 $$;
-comment on function crm.move_service(bigint, bigint, date, text) is 'Move a service to another customer, keeping its history.';
+comment on function crm.move_service(bigint, bigint, date, text) is
+'Move a service to another customer, keeping its history.';
 revoke all on function crm.move_service(bigint, bigint, date, text) from public;
 grant execute on function crm.move_service(bigint, bigint, date, text) to mango_support, mango_sales, mango_billing;
 
@@ -422,7 +479,8 @@ begin
   return v_total + v_count;
 end;
 $$;
-comment on function crm.apply_due_service_dates(date) is 'Daily: start ordered services, end scheduled ones, resume suspensions.';
+comment on function crm.apply_due_service_dates(date) is
+'Daily: start ordered services, end scheduled ones, resume suspensions.';
 revoke all on function crm.apply_due_service_dates(date) from public;
 grant execute on function crm.apply_due_service_dates(date) to mango_agent_scheduler, mango_admin;
 

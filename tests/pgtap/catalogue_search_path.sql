@@ -1,6 +1,9 @@
--- Every function and procedure of our schemas pins search_path (set search_path = '').
+-- Every function and procedure of our schemas pins search_path (set search_path = ''), except the
+-- small SQL helpers written to be inlined into the queries that call them (a SET clause stops
+-- inlining): those say "[inlined]" in their comment and must be SQL, security invoker and not
+-- volatile, so that inlined or not they cannot run with other rights than the caller's.
 begin;
-select plan(2);
+select plan(4);
 
 select cmp_ok(
     (select count(*)::integer
@@ -23,9 +26,29 @@ select is_empty(
        and not exists (select from pg_catalog.pg_depend d
                         where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
        and not exists (select from unnest(p.proconfig) as cfg where cfg like 'search_path=%')
+       and coalesce(pg_catalog.obj_description(p.oid, 'pg_proc'), '') not like '%[inlined]%'
      order by 1
     $$,
     'every function of our schemas pins search_path'
+);
+
+select is_empty(
+    $$
+    select p.oid::regprocedure::text
+      from pg_catalog.pg_proc p
+     where pg_catalog.obj_description(p.oid, 'pg_proc') like '%[inlined]%'
+       and (p.prolang <> (select oid from pg_catalog.pg_language where lanname = 'sql')
+            or p.prosecdef or p.provolatile = 'v' or p.proconfig is not null)
+     order by 1
+    $$,
+    'the inlined helpers are SQL, security invoker, not volatile and set nothing'
+);
+
+select cmp_ok(
+    (select count(*)::integer from pg_catalog.pg_proc p
+      where pg_catalog.obj_description(p.oid, 'pg_proc') like '%[inlined]%'),
+    '>=', 3,
+    'the check sees the inlined helpers'
 );
 
 select * from finish();

@@ -186,6 +186,13 @@ async def customer_new(page: Page) -> Response:
 # ---------------------------------------------------------------------------------------------
 # The card
 
+# The monthly total of the running services; the services tab sums the prices of its own rows instead.
+MONTHLY_SQL = """
+         'monthly', (select sum(pr.monthly_with_vat) from crm.services s
+                       cross join lateral catalog.service_price(s.id, current_date) pr
+                      where s.customer_id = c.id and s.state in ('active', 'blocked')),
+"""
+
 CARD_HEAD = """
 select to_jsonb(c) || jsonb_build_object(
          'name', crm.customer_name(c), 'operator_name', o.name, 'currency', o.currency,
@@ -198,10 +205,7 @@ select to_jsonb(c) || jsonb_build_object(
                     order by k.is_primary desc, k.id limit 1),
          'groups', coalesce((select jsonb_agg(g.name order by g.name) from crm.customer_groups cg
                               join crm.groups g on g.id = cg.group_id where cg.customer_id = c.id), '[]'),
-         'monthly', (select sum(pr.monthly_with_vat) from crm.services s
-                       cross join lateral catalog.tariff_price(crm.current_tariff(s.id), current_date) pr
-                      where s.customer_id = c.id and s.state in ('active', 'blocked')),
-         'counts', jsonb_build_object(
+{monthly}         'counts', jsonb_build_object(
            'services', (select count(*) from crm.services s where s.customer_id = c.id and s.state <> 'ended'),
            'places', (select count(*) from crm.delivery_places d where d.customer_id = c.id and d.active),
            'contacts', (select count(*) from crm.contacts k where k.customer_id = c.id),
@@ -213,12 +217,16 @@ select to_jsonb(c) || jsonb_build_object(
 
 TAB_SQL: dict[str, str] = {
     "services": """
-  , coalesce((select jsonb_agg(x order by x.state = 'ended', x.id) from (
+  , (select jsonb_build_object(
+             'rows', coalesce(jsonb_agg(to_jsonb(x) order by x.state = 'ended', x.id), '[]'),
+             'monthly', sum(x.price) filter (where x.state in ('active', 'blocked')))
+       from (
       select s.id, s.state, lower(s.valid) as valid_from, upper(s.valid) as valid_to, s.period_months,
              s.billing_day, s.bill_from, s.bill_separately, s.block_kind, s.block_reason,
              lower(s.suspended) as suspended_from, upper(s.suspended) as suspended_to, s.end_reason, s.note,
              p.name as product, p.class_id, cl.name as class_name, t.id as tariff_id, t.name as tariff,
-             pr.monthly_with_vat as price, pr.monthly_without_vat as price_without_vat, b.name as bundle,
+             pr.monthly_with_vat as price, pr.monthly_without_vat as price_without_vat,
+             pr.list_with_vat as list_price, pr.bundle_discount, pr.group_discount, b.name as bundle,
              concat_ws(' ', d.street, d.house_no, d.flat, d.city) as place,
              (select jsonb_agg(jsonb_build_object('tariff', nt.name, 'from', lower(st.valid)) order by lower(st.valid))
                 from crm.service_tariffs st join catalog.tariffs nt on nt.id = st.tariff_id
@@ -229,17 +237,13 @@ TAB_SQL: dict[str, str] = {
         from crm.services s
         join catalog.products p on p.id = s.product_id
         join catalog.classes cl on cl.id = p.class_id
-        left join catalog.tariffs t on t.id = crm.current_tariff(s.id)
-        left join lateral catalog.tariff_price(
-          t.id, case when s.state = 'ended' then upper(s.valid) - 1 else greatest(lower(s.valid), current_date) end) pr
+        left join lateral catalog.service_price(
+          s.id, case when s.state = 'ended' then upper(s.valid) - 1 else greatest(lower(s.valid), current_date) end) pr
           on true
+        left join catalog.tariffs t on t.id = coalesce(pr.tariff_id, crm.current_tariff(s.id))
         left join catalog.bundles b on b.id = s.bundle_id
         left join crm.delivery_places d on d.id = s.delivery_place_id
-       where s.customer_id = c.id) x), '[]') as rows
-  , coalesce((select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name,
-                                                  'product_id', p.id) order by p.name, t.position, t.name)
-                from catalog.tariffs t join catalog.products p on p.id = t.product_id
-               where p.operator_id = c.operator_id and p.active and t.active), '[]') as tariffs
+       where s.customer_id = c.id) x) as services
 """,
     "details": """
   , coalesce((select jsonb_agg(jsonb_build_object('id', g.id, 'name', g.name,
@@ -319,7 +323,23 @@ CARD_TAIL = """
  where c.id = %s
 """
 
-CARD_SQL = {tab: CARD_HEAD + " as customer" + TAB_SQL[tab] + CARD_TAIL for tab in TABS}
+# The operator's tariffs, for the change-tariff form of a service's actions (rendered only for the
+# service asked for, or fetched when its menu opens).
+TARIFFS_SQL = """
+  , coalesce((select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name,
+                                                  'product_id', p.id) order by p.name, t.position, t.name)
+                from catalog.tariffs t join catalog.products p on p.id = t.product_id
+               where p.operator_id = c.operator_id and p.active and t.active), '[]') as tariffs
+"""
+
+CARD_SQL = {
+    tab: CARD_HEAD.format(monthly="" if tab == "services" else MONTHLY_SQL)
+    + " as customer"
+    + TAB_SQL[tab]
+    + CARD_TAIL
+    for tab in TABS
+}
+CARD_WITH_TARIFFS_SQL = CARD_SQL["services"].replace(CARD_TAIL, TARIFFS_SQL + CARD_TAIL)
 
 
 def tab_of(page: Page) -> str:
@@ -340,9 +360,16 @@ async def card(
     """The customer card with one tab open; ``form``/``values``/``errors`` re-show a failed form
     (``target`` is the row the form was about: a service, a place, an order)."""
     tab = tab or tab_of(page)
-    row = await web.fetch_one(page.conn, CARD_SQL[tab], [customer_id])
+    asked = page.request.query_params.get("service", "")
+    if target is None and tab == "services" and asked.isdigit():
+        target = int(asked)
+    query = CARD_WITH_TARIFFS_SQL if tab == "services" and target is not None else CARD_SQL[tab]
+    row = await web.fetch_one(page.conn, query, [customer_id])
     if row is None:
         return forms.not_found(page, page._("This customer does not exist."))
+    if "services" in row:  # the rows and their monthly total in one
+        row["rows"] = row["services"]["rows"]
+        row["customer"]["monthly"] = row["services"]["monthly"]
     context: dict[str, Any] = {
         "c": row["customer"],
         "tab": tab,
@@ -361,7 +388,7 @@ async def card(
             context["values"] = {**row["customer"], **{f"p_{k}": v for k, v in row["params"].items()}}
             parent = row["customer"]["parent"]
             context["values"]["parent"] = parent["customer_no"] if parent else ""
-    if tab in ("services", "orders"):
+    if "tariffs" in row:
         context["tariffs"] = row["tariffs"]
     if tab == "orders":
         services = await web.fetch_all(
@@ -389,6 +416,26 @@ async def card(
 
 async def customer_card(page: Page) -> Response:
     return await card(page, int(page.request.path_params["id"]))
+
+
+async def service_actions(page: Page) -> Response:
+    """The actions menu of one service (change tariff, suspend, block, end, move, restore): the
+    card renders it only for the service asked for, the others fetch it when their menu opens."""
+    customer_id, service_id = _cid(page), int(page.request.path_params["sid"])
+    row = await web.fetch_one(page.conn, CARD_WITH_TARIFFS_SQL, [customer_id])
+    service = next((s for s in row["services"]["rows"] if s["id"] == service_id), None) if row else None
+    if row is None or service is None:
+        return forms.not_found(page, page._("This service does not exist."))
+    context = {
+        "c": row["customer"],
+        "s": service,
+        "tariffs": row["tariffs"],
+        "target": service_id,
+        "form": "",
+        "values": {},
+        "errors": FormErrors(),
+    }
+    return page.render("customers_service_actions.html", context)
 
 
 def _cid(page: Page) -> int:

@@ -25,6 +25,20 @@
       timer = setTimeout(run, 150);
     });
   });
+  // A service's actions menu: its forms are fetched when it opens (the card renders only the
+  // menu asked for). Without JavaScript the menu holds a link that opens the card with them.
+  document.querySelectorAll("details.row-actions").forEach(function (details) {
+    var pop = details.querySelector("[data-actions]");
+    if (!pop) return;
+    details.addEventListener("toggle", function () {
+      if (!details.open || pop.getAttribute("data-loaded")) return;
+      pop.setAttribute("data-loaded", "1");
+      fetch(pop.getAttribute("data-actions"), { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok || r.redirected) throw new Error("stopped"); return r.text(); })
+        .then(function (html) { pop.innerHTML = html; })
+        .catch(function () { pop.removeAttribute("data-loaded"); });
+    });
+  });
   // The activation form: choosing a tariff or a bundle reloads the form with its parameters.
   document.querySelectorAll("select[data-reload]").forEach(function (select) {
     select.addEventListener("change", function () {
