@@ -40,6 +40,63 @@ comment on function crm.is_valid_dic(text) is 'Whether a DIČ (VAT number) has a
 revoke all on function crm.is_valid_dic(text) from public;
 grant execute on function crm.is_valid_dic(text) to mango_staff, mango_agent, mango_customer, mango_report;
 
+create or replace function crm.checked_ico(p_ico text)
+returns text
+language plpgsql immutable security invoker set search_path = ''
+as $$
+-- An IČO as stored: without spaces, null when empty; an invalid one is refused (column ico).
+declare
+  v text := nullif(regexp_replace(coalesce(p_ico, ''), '\s', '', 'g'), '');
+begin
+  if v is not null and not crm.is_valid_ico(v) then
+    raise exception 'IČO % is not valid: it must have 8 digits and a right check digit', v
+      using errcode = 'MG001', column = 'ico';
+  end if;
+  return v;
+end;
+$$;
+comment on function crm.checked_ico(text) is
+'Normalise an IČO and refuse an invalid one (for the validation triggers).';
+revoke all on function crm.checked_ico(text) from public;
+grant execute on function crm.checked_ico(text) to mango_staff, mango_agent, mango_customer;
+
+create or replace function crm.checked_dic(p_dic text)
+returns text
+language plpgsql immutable security invoker set search_path = ''
+as $$
+-- A DIČ as stored: upper case without spaces, null when empty; an invalid one is refused (column dic).
+declare
+  v text := nullif(upper(regexp_replace(coalesce(p_dic, ''), '\s', '', 'g')), '');
+begin
+  if v is not null and not crm.is_valid_dic(v) then
+    raise exception 'DIČ % is not valid: expected CZ and 8 to 10 digits', v using errcode = 'MG001', column = 'dic';
+  end if;
+  return v;
+end;
+$$;
+comment on function crm.checked_dic(text) is 'Normalise a DIČ and refuse an invalid one (for the validation triggers).';
+revoke all on function crm.checked_dic(text) from public;
+grant execute on function crm.checked_dic(text) to mango_staff, mango_agent, mango_customer;
+
+create or replace function crm.checked_zip(p_zip text, p_country text default 'CZ')
+returns text
+language plpgsql immutable security invoker set search_path = ''
+as $$
+-- A PSČ as stored: "123 45", null when empty; in Czechia five digits are required (column zip).
+declare
+  v text := nullif(regexp_replace(btrim(coalesce(p_zip, '')), '^(\d{3})\s*(\d{2})$', '\1 \2'), '');
+begin
+  if v is not null and coalesce(p_country, 'CZ') = 'CZ' and v !~ '^\d{3} \d{2}$' then
+    raise exception 'PSČ % is not valid: five digits expected', v using errcode = 'MG001', column = 'zip';
+  end if;
+  return v;
+end;
+$$;
+comment on function crm.checked_zip(text, text) is
+'Normalise a PSČ and refuse an invalid Czech one (for the validation triggers).';
+revoke all on function crm.checked_zip(text, text) from public;
+grant execute on function crm.checked_zip(text, text) to mango_staff, mango_agent, mango_customer;
+
 create or replace function payment.is_valid_account(p_prefix text, p_number text)
 returns boolean
 language plpgsql immutable security invoker set search_path = ''

@@ -5,16 +5,8 @@ returns trigger
 language plpgsql volatile security invoker set search_path = ''
 as $$
 begin
-  new.ico := nullif(regexp_replace(coalesce(new.ico, ''), '\s', '', 'g'), '');
-  new.dic := nullif(upper(regexp_replace(coalesce(new.dic, ''), '\s', '', 'g')), '');
-  if new.ico is not null and not crm.is_valid_ico(new.ico) then
-    raise exception 'IČO % is not valid: it must have 8 digits and a right check digit', new.ico
-      using errcode = 'MG001', column = 'ico';
-  end if;
-  if new.dic is not null and not crm.is_valid_dic(new.dic) then
-    raise exception 'DIČ % is not valid: expected CZ and 8 to 10 digits', new.dic
-      using errcode = 'MG001', column = 'dic';
-  end if;
+  new.ico := crm.checked_ico(new.ico);
+  new.dic := crm.checked_dic(new.dic);
   if new.vat_payer and new.dic is null then
     raise exception 'a VAT payer needs a DIČ' using errcode = 'MG001', column = 'dic';
   end if;

@@ -179,7 +179,8 @@ begin
   end loop;
 end;
 $$;
-comment on function crm.set_parameters(text, bigint, jsonb) is 'Set several parameters from a JSON object {code: value}.';
+comment on function crm.set_parameters(text, bigint, jsonb) is
+'Set several parameters from a JSON object {code: value}.';
 revoke all on function crm.set_parameters(text, bigint, jsonb) from public;
 grant execute on function crm.set_parameters(text, bigint, jsonb) to mango_staff, mango_agent_scheduler;
 

@@ -59,8 +59,10 @@ create or replace trigger _500_validate before insert or update on net.devices
 for each row execute function net.tg_devices__validate();
 
 create or replace function net.path_to_core(p_device_id bigint)
-returns table (depth integer, device_id bigint, name text, site text, uplink_interface text, medium text,
-               speed_mbps integer, is_core boolean)
+returns table (
+    depth integer, device_id bigint, name text, site text, uplink_interface text, medium text,
+    speed_mbps integer, is_core boolean
+)
 language sql stable security invoker set search_path = ''
 as $$
   -- From the device up through its parents to the core; each row says how it hangs on its parent.
@@ -84,7 +86,8 @@ as $$
    where not up.is_cycle
    order by up.depth;
 $$;
-comment on function net.path_to_core(bigint) is 'The chain of devices from a device up to the core, with the links between them.';
+comment on function net.path_to_core(bigint) is
+'The chain of devices from a device up to the core, with the links between them.';
 revoke all on function net.path_to_core(bigint) from public;
 grant execute on function net.path_to_core(bigint) to mango_staff, mango_agent;
 
@@ -104,8 +107,10 @@ revoke all on function net.subtree(bigint) from public;
 grant execute on function net.subtree(bigint) to mango_staff, mango_agent;
 
 create or replace function net.affected_customers(p_device_id bigint)
-returns table (customer_id bigint, customer_no text, customer_name text, service_id bigint, product text,
-               state text, via_device_id bigint, via_device text)
+returns table (
+    customer_id bigint, customer_no text, customer_name text, service_id bigint, product text,
+    state text, via_device_id bigint, via_device text
+)
 language sql stable security invoker set search_path = ''
 as $$
   -- Every running service carried by the device or any device below it, with its customer.

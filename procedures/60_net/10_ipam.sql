@@ -20,18 +20,22 @@ select
     s.customer_id,
     daterange(null, null) as held
 from crm.services as s
-where not exists (select from crm.service_moves as m where m.service_id = s.id)
+where
+    not exists (
+        select from crm.service_moves as m
+        where m.service_id = s.id
+    )
 union all
 select
     moves.service_id,
     moves.from_customer_id,
-    daterange(moves.previous_move, moves.moved_on)
+    daterange(moves.previous_move, moves.moved_on) as held
 from moves
 union all
 select
     last_move.service_id,
     last_move.to_customer_id,
-    daterange(last_move.moved_on, null)
+    daterange(last_move.moved_on, null) as held
 from (
     select distinct on (service_id)
         service_id,
@@ -44,8 +48,10 @@ comment on view crm.service_owners is 'Which customer held each service over whi
 grant select on crm.service_owners to mango_staff, mango_agent, mango_flow;
 
 create or replace function net.who_had(p_address inet, p_at timestamptz)
-returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint, customer_id bigint,
-               customer_no text, customer_name text, device_id bigint, device_name text, mac macaddr)
+returns table (
+    assignment_id bigint, address inet, valid tstzrange, service_id bigint, customer_id bigint,
+    customer_no text, customer_name text, device_id bigint, device_name text, mac macaddr
+)
 language plpgsql stable security invoker set search_path = ''
 as $$
 -- The holder of an address (or of the delegated prefix containing it) at a moment, with the
@@ -83,7 +89,8 @@ begin
   $q$ using p_address, p_at;
 end;
 $$;
-comment on function net.who_had(inet, timestamptz) is 'Who had an IP address at a moment: service, customer, device, MAC.';
+comment on function net.who_had(inet, timestamptz) is
+'Who had an IP address at a moment: service, customer, device, MAC.';
 revoke all on function net.who_had(inet, timestamptz) from public;
 grant execute on function net.who_had(inet, timestamptz) to mango_staff, mango_agent, mango_flow;
 
@@ -111,8 +118,8 @@ revoke all on function net.customer_addresses(bigint, tstzrange) from public;
 grant execute on function net.customer_addresses(bigint, tstzrange) to mango_staff, mango_agent, mango_flow;
 
 create or replace function net.assign_ip(
-  p_address inet, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now(),
-  p_note text default null
+    p_address inet, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now(),
+    p_note text default null
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = ''
@@ -141,10 +148,11 @@ $$;
 comment on function net.assign_ip(inet, bigint, bigint, timestamptz, text) is
 'Assign an address to a service or device from a moment on (refused if it overlaps another holder).';
 revoke all on function net.assign_ip(inet, bigint, bigint, timestamptz, text) from public;
-grant execute on function net.assign_ip(inet, bigint, bigint, timestamptz, text) to mango_technician, mango_support, mango_agent;
+grant execute on function net.assign_ip(inet, bigint, bigint, timestamptz, text)
+to mango_technician, mango_support, mango_agent;
 
 create or replace function net.allocate_ip(
-  p_pool_id bigint, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now()
+    p_pool_id bigint, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now()
 )
 returns inet
 language plpgsql volatile security invoker set search_path = ''
@@ -208,7 +216,8 @@ $$;
 comment on function net.allocate_ip(bigint, bigint, bigint, timestamptz) is
 'Assign the next free address of a pool (safe under concurrency).';
 revoke all on function net.allocate_ip(bigint, bigint, bigint, timestamptz) from public;
-grant execute on function net.allocate_ip(bigint, bigint, bigint, timestamptz) to mango_technician, mango_support, mango_agent;
+grant execute on function net.allocate_ip(bigint, bigint, bigint, timestamptz)
+to mango_technician, mango_support, mango_agent;
 
 create or replace function net.release_ip(p_assignment_id bigint, p_at timestamptz default now())
 returns void
@@ -243,7 +252,8 @@ select
     case family(p.prefix) when 4 then 2 ^ (32 - masklen(p.prefix)) end as size,
     (
         select count(*) from net.ip_assignments as a
-        where a.address <<= p.prefix and upper_inf(a.valid)
+        -- sqlfluff cannot parse the inet operator <<= (contained by or equal).
+        where a.address <<= p.prefix and upper_inf(a.valid)  -- noqa: PRS
     ) as used
 from net.prefixes as p;
 comment on view net.prefix_usage is 'Prefixes with their parent in the tree, size (IPv4) and addresses in use now.';

@@ -12,7 +12,7 @@ revoke all on function net.customer_store() from public;
 grant execute on function net.customer_store() to mango_staff, mango_agent;
 
 create or replace function net.stock_in(
-  p_store_id bigint, p_model_id bigint, p_serial_no text, p_name text default null, p_note text default null
+    p_store_id bigint, p_model_id bigint, p_serial_no text, p_name text default null, p_note text default null
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = ''
@@ -71,13 +71,14 @@ begin
   values (p_device_id, v_kind, v_from, p_to_store_id, p_note, auth.user_id());
 end;
 $$;
-comment on function net.move_device(bigint, bigint, text) is 'Move a device to another store (detaching it if it was at a customer).';
+comment on function net.move_device(bigint, bigint, text) is
+'Move a device to another store (detaching it if it was at a customer).';
 revoke all on function net.move_device(bigint, bigint, text) from public;
 grant execute on function net.move_device(bigint, bigint, text) to mango_technician;
 
 create or replace function net.assign_device(
-  p_device_id bigint, p_service_id bigint, p_parent_device_id bigint default null,
-  p_parent_interface_id bigint default null
+    p_device_id bigint, p_service_id bigint, p_parent_device_id bigint default null,
+    p_parent_interface_id bigint default null
 )
 returns void
 language plpgsql volatile security invoker set search_path = ''
