@@ -53,6 +53,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("technician", "mango-technician", "technician: network, devices"),
     ("sales", "mango-sales", "sales: orders, offers"),
     ("report", "mango-report", "report: read-only reporting"),
+    ("officer", "mango-officer", "flow: lawful requests for retained traffic data"),
 ]
 
 _LOGIN_ROLES = {
@@ -62,6 +63,7 @@ _LOGIN_ROLES = {
     "technician": ["technician"],
     "sales": ["sales"],
     "report": ["report"],
+    "officer": ["flow"],
 }
 _LOGIN_NAMES = {
     "admin": "Tomáš Marek",
@@ -70,6 +72,7 @@ _LOGIN_NAMES = {
     "technician": "Petr Kolář",
     "sales": "Martin Novotný",
     "report": "Hana Svobodová",
+    "officer": "Olga Dvořáková",
 }
 # More staff, with passwords nobody is told (an admin sets one when needed).
 _MORE_STAFF = [
@@ -2077,35 +2080,36 @@ class Loader:
             for i in s.ids[:1]
         ]
         bar = _progress(len(ends) + len(leavers) + len(blocks) + len(suspends), "history")
-        for chunk in _chunks(ends):
-            cur.execute(
+        for statement, calls in (
+            (
                 "select crm.end_service(e.id, e.on, e.reason) from jsonb_to_recordset(%s::jsonb)"
                 ' as e(id bigint, "on" date, reason text) order by e.id',
-                [Jsonb(list(chunk))],
-            )
-            bar.update(len(chunk))
-        rows = [{"id": c.id, "on": c.ended[0].isoformat(), "reason": c.ended[1]} for c in leavers if c.ended]
-        for chunk in _chunks(rows):
-            cur.execute(
+                ends,
+            ),
+            (
                 "select crm.end_customer(e.id, e.on, e.reason) from jsonb_to_recordset(%s::jsonb)"
                 ' as e(id bigint, "on" date, reason text) order by e.id',
-                [Jsonb(list(chunk))],
-            )
-            bar.update(len(chunk))
-        for chunk in _chunks(blocks):
-            cur.execute(
+                [
+                    {"id": c.id, "on": c.ended[0].isoformat(), "reason": c.ended[1]}
+                    for c in leavers
+                    if c.ended
+                ],
+            ),
+            (
                 "select crm.block_service(b.id, b.kind, b.reason) from jsonb_to_recordset(%s::jsonb)"
                 " as b(id bigint, kind text, reason text) order by b.id",
-                [Jsonb(list(chunk))],
-            )
-            bar.update(len(chunk))
-        for chunk in _chunks(suspends):
-            cur.execute(
+                blocks,
+            ),
+            (
                 "select crm.suspend_service(s.id, s.from, s.until, s.reason) from jsonb_to_recordset(%s::jsonb)"
                 ' as s(id bigint, "from" date, until date, reason text) order by s.id',
-                [Jsonb(list(chunk))],
-            )
-            bar.update(len(chunk))
+                suspends,
+            ),
+        ):
+            # Each function once per row, a chunk of rows per statement.
+            for chunk in _chunks(calls):
+                cur.execute(statement, [Jsonb(list(chunk))])
+                bar.update(len(chunk))
         bar.close()
 
 
