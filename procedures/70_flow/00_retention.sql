@@ -18,7 +18,10 @@ create or replace function flow.set_retention(p_retention interval)
 returns interval
 language plpgsql volatile security definer set search_path = ''
 as $$
--- definer: the settings and the log are written only through this function.
+-- definer: the settings and the log are written only through this function. The log names the
+-- caller's role and, from the web client, the user (session_user is only the web client's login).
+declare
+  v_before interval := flow.retention();
 begin
   if p_retention is null or p_retention < interval '1 day' then
     raise exception 'the retention period must be at least one day (got %)', p_retention
@@ -26,7 +29,9 @@ begin
   end if;
   update flow.settings set value = to_jsonb(p_retention::text) where key = 'retention';
   insert into flow.retention_log (kind, retention, db_role, detail)
-  values ('setting', p_retention, session_user, 'retention period set');
+  values ('setting', p_retention, auth.caller_role(),
+          format('retention period set (was %s)', v_before)
+          || coalesce(' by ' || (select u.username from auth.users u where u.id = auth.user_id()), ''));
   return p_retention;
 end;
 $$;
@@ -65,15 +70,15 @@ revoke all on function flow.partitions() from public;
 grant execute on function flow.partitions()
 to mango_flow, mango_agent_scheduler, mango_agent_flowcollector, mango_admin;
 
-create or replace function flow.create_partitions(p_days_ahead integer default 2, p_days_back integer default 1)
+create or replace function flow.create_day_partitions(p_parent text, p_days date[])
 returns integer
 language plpgsql volatile security definer set search_path = ''
 as $$
--- definer: creating partitions is DDL; the collector and the scheduler call this.
+-- definer: creating partitions is DDL. flow.create_partitions makes the days around today with it,
+-- the NAT log import the (past) days of its events. Rows of the day that wait in the default
+-- partition move in. Days past the retention period get none (their rows are purged).
 declare
-  v_today date := (now() at time zone 'UTC')::date;
   v_day date;
-  v_parent text;
   v_column text;
   v_name text;
   v_from timestamptz;
@@ -81,35 +86,58 @@ declare
   v_moved bigint;
   v_created integer := 0;
 begin
+  if p_parent is null or p_parent not in ('flows', 'nat_events') then
+    raise exception 'partitions are made for flows or nat_events, not %', p_parent using errcode = 'MG714';
+  end if;
+  perform pg_advisory_xact_lock(hashtext('flow.create_partitions'));
+  v_column := case p_parent when 'flows' then 'flow_start' else 'event_time' end;
+  for v_day in
+    select distinct d from unnest(p_days) d
+     where d is not null and (d + 1)::timestamp at time zone 'UTC' > now() - flow.retention()
+     order by d
+  loop
+    v_name := p_parent || '_p' || to_char(v_day, 'YYYYMMDD');
+    continue when to_regclass('flow.' || v_name) is not null;
+    v_from := v_day::timestamp at time zone 'UTC';
+    v_to := (v_day + 1)::timestamp at time zone 'UTC';
+    execute format('create table flow.%I (like flow.%I including defaults including constraints)', v_name, p_parent);
+    execute format(
+      'with moved as (delete from flow.%I where %I >= $1 and %I < $2 returning *) insert into flow.%I select * from moved',
+      p_parent || '_default', v_column, v_column, v_name) using v_from, v_to;
+    get diagnostics v_moved = row_count;
+    execute format('alter table flow.%I attach partition flow.%I for values from (%L) to (%L)',
+                   p_parent, v_name, v_from, v_to);
+    execute format('alter table flow.%I enable row level security', v_name);
+    execute format('comment on table flow.%I is %L', v_name,
+                   format('%s of %s (UTC). [not audited: high volume]', p_parent, v_day));
+    insert into flow.retention_log (kind, day, relation, row_count, db_role, detail)
+    values ('partition', v_day, 'flow.' || v_name, v_moved, session_user,
+            case when v_moved > 0 then 'created; rows moved from the default partition' else 'created' end);
+    v_created := v_created + 1;
+  end loop;
+  return v_created;
+end;
+$$;
+comment on function flow.create_day_partitions(text, date[]) is
+'Create the daily partitions of flow.flows or flow.nat_events for given UTC days within the retention period;
+returns how many were created.';
+revoke all on function flow.create_day_partitions(text, date[]) from public;
+grant execute on function flow.create_day_partitions(text, date[]) to mango_admin, mango_agent_flowcollector;
+
+create or replace function flow.create_partitions(p_days_ahead integer default 2, p_days_back integer default 1)
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+-- definer: creating partitions is DDL; the collector and the scheduler call this.
+declare
+  v_today date := (now() at time zone 'UTC')::date;
+  v_days date[];
+begin
   if p_days_ahead < 0 or p_days_ahead > 366 or p_days_back < 0 or p_days_back > 366 then
     raise exception 'days ahead and back must be between 0 and 366' using errcode = 'MG702';
   end if;
-  perform pg_advisory_xact_lock(hashtext('flow.create_partitions'));
-  for v_day in select d::date from generate_series(v_today - p_days_back, v_today + p_days_ahead, interval '1 day') d loop
-    foreach v_parent in array array['flows', 'nat_events'] loop
-      v_name := v_parent || '_p' || to_char(v_day, 'YYYYMMDD');
-      continue when to_regclass('flow.' || v_name) is not null;
-      v_column := case v_parent when 'flows' then 'flow_start' else 'event_time' end;
-      v_from := v_day::timestamp at time zone 'UTC';
-      v_to := (v_day + 1)::timestamp at time zone 'UTC';
-      execute format('create table flow.%I (like flow.%I including defaults including constraints)', v_name, v_parent);
-      -- Rows that arrived before the partition existed wait in the default partition: move them.
-      execute format(
-        'with moved as (delete from flow.%I where %I >= $1 and %I < $2 returning *) insert into flow.%I select * from moved',
-        v_parent || '_default', v_column, v_column, v_name) using v_from, v_to;
-      get diagnostics v_moved = row_count;
-      execute format('alter table flow.%I attach partition flow.%I for values from (%L) to (%L)',
-                     v_parent, v_name, v_from, v_to);
-      execute format('alter table flow.%I enable row level security', v_name);
-      execute format('comment on table flow.%I is %L', v_name,
-                     format('%s of %s (UTC). [not audited: high volume]', v_parent, v_day));
-      insert into flow.retention_log (kind, day, relation, row_count, db_role, detail)
-      values ('partition', v_day, 'flow.' || v_name, v_moved, session_user,
-              case when v_moved > 0 then 'created; rows moved from the default partition' else 'created' end);
-      v_created := v_created + 1;
-    end loop;
-  end loop;
-  return v_created;
+  v_days := array(select d::date from generate_series(v_today - p_days_back, v_today + p_days_ahead, interval '1 day') d);
+  return flow.create_day_partitions('flows', v_days) + flow.create_day_partitions('nat_events', v_days);
 end;
 $$;
 comment on function flow.create_partitions(integer, integer) is
