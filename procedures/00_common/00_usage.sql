@@ -3,6 +3,9 @@
 grant usage on schema auth, bus, audit, crm, catalog, billing, payment, doc, net, mon, prov, desk, process
 to mango_staff, mango_agent, mango_customer, mango_partner;
 grant usage on schema flow to mango_flow, mango_agent_flowcollector, mango_agent_scheduler;
+-- Administrators see the retention setting, its log and the collector's status (procedures/70_flow/
+-- 30_retention_page.sql grants what); flow records, NAT events and lawful cases stay the officers'.
+grant usage on schema flow to mango_admin;
 -- Officers name subscribers and read their traffic summaries (table grants say what).
 grant usage on schema crm to mango_flow;
 grant usage on schema report to mango_report, mango_staff;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from playwright.sync_api import Browser, Page, expect
+from psycopg.types.json import Jsonb
 
 from tests.e2e.conftest import log_in, screenshot
 from tests.web_helpers import PASSWORD, make_staff
@@ -115,3 +116,47 @@ def test_operator_page_and_small_screen(server: str, browser: Browser, admin: ps
         screenshot(page, "mobile-operator")
     finally:
         context.close()
+
+
+def test_admin_sees_data_retention_and_changes_the_period(
+    server: str, page: Page, admin: psycopg.Connection
+) -> None:
+    admin.execute("select flow.create_partitions(2, 4)")
+    # Addresses no other test uses (flow tests count what they find of theirs).
+    admin.execute(
+        "insert into flow.flows (exporter, flow_start, flow_end, src_addr, dst_addr, src_port, dst_port,"
+        " protocol, bytes, packets, sampling)"
+        " select '192.0.2.1', t, t + interval '2 seconds', ('10.77.0.' || (i % 200 + 1))::inet, '10.77.1.80',"
+        " 40000 + i % 20000, 443, 6, 1500 + i % 9000, 3 + i % 20, 1"
+        " from generate_series(1, 40000) i,"
+        " lateral (select now() - make_interval(hours => i % 96, secs => i % 3600) as t) x"
+    )
+    admin.execute("select flow.close_partitions()")
+    admin.execute(
+        "insert into flow.collector_status (collector, exporter, received, stored, dropped, malformed, spooled,"
+        " sampling_interval, last_seen) values"
+        " ('e2e', '192.0.2.1', 40000, 40000, 0, 0, 0, 1, now() - interval '20 seconds'),"
+        " ('e2e', '192.0.2.2', 18200, 18150, 50, 2, 0, 100, now() - interval '3 hours')"
+        " on conflict do nothing"
+    )
+    user = make_staff(admin, ["admin"], prefix="radek")
+    admin.execute("update auth.users set language = 'en' where username = %s", [user])
+    previous = admin.execute("select value from flow.settings where key = 'retention'").fetchone()
+    assert previous is not None
+    try:
+        log_in(page, server, user, PASSWORD)
+        page.click(".sidebar >> text=Data retention")
+        expect(page.get_by_role("heading", name="Data retention", exact=True)).to_be_visible()
+        expect(page.locator("#collectors tr.stale")).to_contain_text("192.0.2.2")
+        expect(page.locator("#partitions")).to_contain_text("closed")
+        page.fill("#f-amount", "7")
+        page.select_option("#f-unit", "months")
+        page.click("#retention-form button.btn-primary")
+        expect(page.locator(".flash")).to_contain_text("The retention period is now 7 months.")
+        expect(page.locator("#log")).to_contain_text(f"by {user}")
+        screenshot(page, "retention")
+    finally:
+        admin.execute("update flow.settings set value = %s where key = 'retention'", [Jsonb(previous[0])])
+        admin.execute("delete from flow.collector_status where collector = 'e2e'")
+        # Committed rows other tests must not count: the flows of this test's own addresses.
+        admin.execute("delete from flow.flows where src_addr <<= '10.77.0.0/24' and dst_addr = '10.77.1.80'")

@@ -20,11 +20,12 @@ from starlette.staticfiles import StaticFiles
 from db import settings as settings_mod
 from db.settings import Settings
 from webclient import i18n, web
-from webclient.staff import account, dashboard, lawful, operators, system, users
+from webclient.staff import account, dashboard, lawful, operators, retention, system, users
 from webclient.staff.customer_routes import routes as customer_routes
 from webclient.staff.net_routes import routes as network_routes
 
 # The areas of the product. An area without a path is not built yet: shown greyed, "coming".
+# "admin": administrators only; "officer": the flow role only; "admin_or_officer": either.
 NAV: list[tuple[str, list[dict[str, Any]]]] = [
     ("", [{"label": "Dashboard", "href": "/", "icon": "home"}]),
     (
@@ -38,7 +39,7 @@ NAV: list[tuple[str, list[dict[str, Any]]]] = [
             {"label": "Helpdesk", "href": None, "icon": "chat"},
             {"label": "Processes", "href": None, "icon": "flow"},
             {"label": "Reports", "href": None, "icon": "chart"},
-            {"label": "Data retention", "href": None, "icon": "archive"},
+            {"label": "Data retention", "href": "/retention", "icon": "archive", "admin_or_officer": True},
             {"label": "Lawful requests", "href": "/lawful", "icon": "shield", "officer": True},
         ],
     ),
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *customer_routes(),
         *network_routes(),
         *lawful.routes(),
+        *retention.routes(),
         Mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static"),
     ]
     app = Starlette(
