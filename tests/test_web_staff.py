@@ -215,7 +215,7 @@ def test_operator_errors_appear_beside_their_fields(client: TestClient, admin: p
     )
     r = client.post(
         f"{detail}/accounts",
-        data={"csrf": csrf, "name": "Main", "account_number": "19-2000145399/0800", "is_default": "on"},
+        data={"csrf": csrf, "name": "Main", "account_number": "35-2000145399/0800", "is_default": "on"},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -226,7 +226,7 @@ def test_operator_errors_appear_beside_their_fields(client: TestClient, admin: p
     )
     assert r.status_code == 303
     page = client.get(detail)
-    assert "CZ6508000000192000145399" in page.text
+    assert "CZ4308000000352000145399" in page.text  # an account the pgTAP tests do not use
     assert re.search(r"FV\d{4}000001", page.text)
     history = client.get(f"/audit?table=crm.operators&record={op_id}")
     assert "Síť Web s.r.o." in history.text and "25596641" in history.text
