@@ -189,20 +189,10 @@ comment on function auth.set_my_language(text) is 'A user chooses the interface 
 revoke all on function auth.set_my_language(text) from public;
 grant execute on function auth.set_my_language(text) to mango_staff;
 
-create or replace function auth.tg_users__timestamps()
-returns trigger
-language plpgsql volatile security invoker set search_path = ''
-as $$
-begin
-  new.updated_at := now();
-  return new;
-end;
-$$;
-comment on function auth.tg_users__timestamps() is 'Keep updated_at of a staff user.';
-revoke all on function auth.tg_users__timestamps() from public;
-
 create or replace trigger _100_timestamps before update on auth.users
-for each row execute function auth.tg_users__timestamps();
+for each row execute function audit.tg__updated_at();
+-- The former copy of audit.tg__updated_at, now unused.
+drop function if exists auth.tg_users__timestamps();
 
 alter table auth.users enable row level security;
 drop policy if exists staff_select_all on auth.users;

@@ -75,22 +75,10 @@ comment on function catalog.set_price(bigint, date, numeric, numeric, bigint) is
 revoke all on function catalog.set_price(bigint, date, numeric, numeric, bigint) from public;
 grant execute on function catalog.set_price(bigint, date, numeric, numeric, bigint) to mango_admin;
 
-create or replace function catalog.tg__updated_at()
-returns trigger
-language plpgsql volatile security invoker set search_path = ''
-as $$
-begin
-  new.updated_at := now();
-  return new;
-end;
-$$;
-comment on function catalog.tg__updated_at() is 'Keep updated_at of catalogue and order rows.';
-revoke all on function catalog.tg__updated_at() from public;
-
 create or replace trigger _100_timestamps before update on catalog.products
-for each row execute function catalog.tg__updated_at();
+for each row execute function audit.tg__updated_at();
 create or replace trigger _100_timestamps before update on catalog.tariffs
-for each row execute function catalog.tg__updated_at();
+for each row execute function audit.tg__updated_at();
 
 -- Everyone on the staff reads the catalogue; only administrators change it.
 do $$

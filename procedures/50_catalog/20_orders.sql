@@ -170,7 +170,9 @@ revoke all on function catalog.apply_due_orders(date) from public;
 grant execute on function catalog.apply_due_orders(date) to mango_agent_scheduler, mango_admin;
 
 create or replace trigger _100_timestamps before update on catalog.orders
-for each row execute function catalog.tg__updated_at();
+for each row execute function audit.tg__updated_at();
+-- The former copy of audit.tg__updated_at, now unused.
+drop function if exists catalog.tg__updated_at();
 
 alter table catalog.orders enable row level security;
 alter table catalog.order_events enable row level security;

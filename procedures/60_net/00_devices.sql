@@ -1,22 +1,12 @@
 -- Devices and topology (NET-1, NET-2, NET-5): validation, loops refused, path to the core,
 -- the subtree below a device and the customers it affects.
 
-create or replace function net.tg__updated_at()
-returns trigger
-language plpgsql volatile security invoker set search_path = ''
-as $$
-begin
-  new.updated_at := now();
-  return new;
-end;
-$$;
-comment on function net.tg__updated_at() is 'Keep updated_at of network rows.';
-revoke all on function net.tg__updated_at() from public;
-
 create or replace trigger _100_timestamps before update on net.sites
-for each row execute function net.tg__updated_at();
+for each row execute function audit.tg__updated_at();
 create or replace trigger _100_timestamps before update on net.credentials
-for each row execute function net.tg__updated_at();
+for each row execute function audit.tg__updated_at();
+-- The former copy of audit.tg__updated_at, now unused.
+drop function if exists net.tg__updated_at();
 
 create or replace function net.tg_devices__validate()
 returns trigger

@@ -509,20 +509,10 @@ comment on function flow.reopen_case(bigint) is 'Open a closed case again (e.g. 
 revoke all on function flow.reopen_case(bigint) from public;
 grant execute on function flow.reopen_case(bigint) to mango_flow;
 
-create or replace function flow.tg_lawful_cases__timestamps()
-returns trigger
-language plpgsql volatile security invoker set search_path = ''
-as $$
-begin
-  new.updated_at := now();
-  return new;
-end;
-$$;
-comment on function flow.tg_lawful_cases__timestamps() is 'Keep updated_at of a lawful case.';
-revoke all on function flow.tg_lawful_cases__timestamps() from public;
-
 create or replace trigger _100_timestamps before update on flow.lawful_cases
-for each row execute function flow.tg_lawful_cases__timestamps();
+for each row execute function audit.tg__updated_at();
+-- The former copy of audit.tg__updated_at, now unused.
+drop function if exists flow.tg_lawful_cases__timestamps();
 
 -- ---------------------------------------------------------------------------------------------
 -- Queries: run, answer kept as a snapshot

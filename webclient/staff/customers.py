@@ -332,14 +332,15 @@ TARIFFS_SQL = """
                where p.operator_id = c.operator_id and p.active and t.active), '[]') as tariffs
 """
 
-CARD_SQL = {
-    tab: CARD_HEAD.format(monthly="" if tab == "services" else MONTHLY_SQL)
-    + " as customer"
-    + TAB_SQL[tab]
-    + CARD_TAIL
-    for tab in TABS
-}
-CARD_WITH_TARIFFS_SQL = CARD_SQL["services"].replace(CARD_TAIL, TARIFFS_SQL + CARD_TAIL)
+
+def _card_sql(tab: str, extra: str = "") -> str:
+    """The card query with one tab's rows (the services tab sums its own rows' prices)."""
+    head = CARD_HEAD.format(monthly="" if tab == "services" else MONTHLY_SQL)
+    return head + " as customer" + TAB_SQL[tab] + extra + CARD_TAIL
+
+
+CARD_SQL = {tab: _card_sql(tab) for tab in TABS}
+CARD_WITH_TARIFFS_SQL = _card_sql("services", TARIFFS_SQL)
 
 
 def tab_of(page: Page) -> str:
