@@ -51,6 +51,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     s = _settings(args)
     os.environ.setdefault("DATABASE_URL", s.database_url)
+    os.environ["MANGO_WEB_WORKERS"] = str(args.workers)  # sizes each worker's pool
     uvicorn.run(
         "webclient.staff.app:create_app",
         factory=True,

@@ -568,3 +568,33 @@ def test_card_prices_after_discounts_and_service_actions_on_demand(
         and f"/services/{internet}/change_tariff" not in opened.text
     )
     assert client.get(f"/customers/{customer}/services/999999999/actions").status_code == 404
+
+
+def test_card_view_asks_for_a_live_session_and_shows_the_database_refusal(
+    client: TestClient, admin: psycopg.Connection, operator: int
+) -> None:
+    """The card is one statement (session, role, card); each way it can end is a proper page."""
+    csrf = login(client, make_staff(admin, ["support"]))
+    customer = _new_customer(client, csrf, operator)
+    token = client.cookies["mango_session"]
+    client.cookies.clear()
+    r = client.get(f"/customers/{customer}", params={"tab": "notes"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/customers/{customer}%3Ftab%3Dnotes"
+    client.cookies.set("mango_session", token)
+    assert client.get(f"/customers/{customer}").status_code == 200
+    admin.execute("update auth.sessions set ended_at = now() where token_hash = auth.token_hash(%s)", [token])
+    r = client.get(f"/customers/{customer}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    # A user whose database role may read nothing: the database refuses the card, and the page says
+    # so under the user's name. (Every staff role reads customers, so the test makes such a role.)
+    admin.execute(
+        "do $$ begin if not exists (select from pg_roles where rolname = 'mango_as_test_no_rights') then"
+        " create role mango_as_test_no_rights nologin; end if; end $$"
+    )
+    admin.execute("grant mango_as_test_no_rights to mango_web")
+    client.cookies.clear()
+    nobody = make_staff(admin, [])
+    login(client, nobody)
+    admin.execute("update auth.users set db_role = 'mango_as_test_no_rights' where username = %s", [nobody])
+    r = client.get(f"/customers/{customer}")
+    assert r.status_code == 403 and "You are not allowed to do this" in r.text and nobody in r.text

@@ -40,3 +40,20 @@ def test_every_text_in_the_templates_has_a_czech_translation() -> None:
     texts.discard("role:")
     missing = sorted(t for t in texts if t not in czech)
     assert not missing, missing
+
+
+def test_templates_translate_fixed_texts_when_they_compile_and_the_rest_when_they_render() -> None:
+    from webclient.web import Templates
+
+    templates = Templates()
+    source = (
+        '{{ _("Customers") }}|{{ _(word) }}|{{ _("every {n} mo.", n=3) }}|{{ row.name }}|{{ row.entries | length }}'
+        "|{{ row.missing is undefined }}|{{ amount | money }}"
+    )
+    context = {"word": "Services", "row": {"name": "Řeřicha", "entries": [1, 2]}, "amount": Decimal("1234.5")}
+    czech = templates.environments["cs"].from_string(source).render(context)
+    english = templates.environments["en"].from_string(source).render(context)
+    assert czech == f"Zákazníci|Služby|po 3 měs.|Řeřicha|2|True|1{NBSP}234,50{NBSP}Kč"
+    assert english == f"Customers|Services|every 3 mo.|Řeřicha|2|True|CZK{NBSP}1,234.50"
+    # A dict's own methods still win over its keys, as in Jinja's own lookup.
+    assert templates.environments["cs"].from_string("{{ d.keys() | list }}").render(d={"keys": 1}) == "[&#39;keys&#39;]"

@@ -5,6 +5,11 @@ A request of a logged-in page runs in ONE transaction on a pooled ``mango_web`` 
 ``auth.resume_session`` (which also sets ``mango.session``), ``set local role`` to the user's
 database role, then the page's SQL. The database decides what the user may see and do; a
 permission error (42501) anywhere becomes the "not allowed" page.
+
+Two shapes: ``staff_page`` opens the transaction and lets the handler run what it needs (forms,
+pages of several queries); ``staff_view`` is for a page that is one function call (the customer
+card): resuming the session, switching the role and calling the function go to the server as ONE
+statement, which in autocommit is the transaction, so a page view costs one round trip.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import jinja2
+import jinja2.ext
+import jinja2.lexer
 import psycopg
 from markupsafe import Markup
 from psycopg import AsyncConnection
@@ -57,6 +65,16 @@ STAFF_RESUME_SQL = (
     " from auth.resume_session(%(token)s)"
 )
 
+# A page that is one function call, in one statement: the subquery resumes the session and switches
+# the role (set_config(…, true) lasts until the statement's transaction ends); the outer select
+# calls the page's function for that row only, so after the switch (OFFSET 0 keeps the subquery
+# from being merged into the outer select). The function is security invoker: it reads as the user.
+VIEW_SQL = (
+    "select u.user_id, u.username, u.full_name, u.language, u.roles, u.db_role, u.csrf_token, {call}"
+    " from (select r.*, set_config('mango.session', %(token)s, true), set_config('role', r.db_role, true)"
+    " from auth.resume_session(%(token)s) r offset 0) u"
+)
+
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
 
@@ -70,9 +88,7 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         settings.role_conninfo("mango_web"),
         min_size=int(os.environ.get("MANGO_WEB_POOL_MIN", "2")),
-        # Connections beyond about twice the cores only queue inside PostgreSQL (measured on the
-        # card benchmark: 4 per worker on 2 cores gave more pages per second than 10, lower p99).
-        max_size=int(os.environ.get("MANGO_WEB_POOL_MAX", str(max(4, 2 * (os.cpu_count() or 2))))),
+        max_size=int(os.environ.get("MANGO_WEB_POOL_MAX", str(default_pool_max()))),
         kwargs={
             "autocommit": True,
             "application_name": "mango_web",
@@ -81,6 +97,15 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
         open=False,
         name="mango_web",
     )
+
+
+def default_pool_max() -> int:
+    """Connections per worker so that all the workers (``MANGO_WEB_WORKERS``) hold about twice the
+    cores: more only queue inside PostgreSQL, where waiting costs context switches, while waiting
+    in the pool costs nothing (card benchmark, 2 workers on 2 cores: 2 per worker gave 1,080-1,140
+    pages/s at p99 45-52 ms; 3 gave 1,000 at p99 75-100 ms; 4 fewer still)."""
+    workers = max(1, int(os.environ.get("MANGO_WEB_WORKERS", "1")))
+    return max(2, -(-2 * (os.cpu_count() or 2) // workers))
 
 
 async def fetch_all(conn: Conn, query: Query, params: Params | None = None) -> list[dict[str, Any]]:
@@ -105,40 +130,117 @@ async def fetch_value(conn: Conn, query: Query, params: Params | None = None) ->
 # Templates
 
 
-def make_templates() -> jinja2.Environment:
-    """The Jinja environment: compiled templates are cached, never re-read from disk."""
-    env = jinja2.Environment(
+class Templates:
+    """The templates, compiled once per language.
+
+    Each language has its own Jinja environment, and ``_`` of a string literal without
+    placeholders is translated when the template compiles, so a page does not look up its fixed
+    texts on every render; ``_`` of an expression, or with placeholders, translates at render
+    time. The filters ``date``, ``datetime``, ``time``, ``number``, ``money`` and ``value`` format in
+    the environment's language. Compiled templates are cached, never re-read from disk.
+    """
+
+    def __init__(self) -> None:
+        self.environments = {lang: _environment(lang) for lang in i18n.LANGUAGES}
+
+    def set_global(self, name: str, value: Any) -> None:
+        for env in self.environments.values():
+            env.globals[name] = value
+
+    def render(self, name: str, context: Mapping[str, Any]) -> str:
+        """``name`` rendered in the language ``context["lang"]``."""
+        env = self.environments[i18n.normalise(context.get("lang"))]
+        return env.get_template(name).render(context)
+
+
+def make_templates() -> Templates:
+    return Templates()
+
+
+class _TranslateLiterals(jinja2.ext.Extension):
+    """Compiles ``_`` of a string literal into its translation in the environment's language."""
+
+    def filter_stream(self, stream: jinja2.lexer.TokenStream) -> Iterator[jinja2.lexer.Token]:
+        lang: str = getattr(self.environment, "mango_lang", i18n.DEFAULT_LANGUAGE)
+        pending: deque[jinja2.lexer.Token] = deque()
+        previous = ""
+        while True:
+            if not pending:
+                token = next(stream, None)
+                if token is None:
+                    return
+                pending.append(token)
+            token = pending.popleft()
+            if token.type == "name" and token.value == "_" and previous != "dot":
+                while len(pending) < 3:
+                    following = next(stream, None)
+                    if following is None:
+                        break
+                    pending.append(following)
+                if [t.type for t in list(pending)[:3]] == ["lparen", "string", "rparen"]:
+                    text = pending[1].value
+                    for _ in range(3):
+                        pending.popleft()
+                    token = jinja2.lexer.Token(token.lineno, "string", i18n.gettext(lang, text))
+            previous = token.type
+            yield token
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """``row.name`` on a dict without first failing ``getattr(row, "name")``: the pages' data are
+    JSON objects, and raising AttributeError for every field shown costs more than the rest of a
+    render. The same result as Jinja's lookup (a dict's own methods still win over its keys)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as a plain dict, not a ChainMap over the environment's: every
+        render and import compares and copies them, and a ChainMap makes that slow. The
+        environment's globals are all set before the first template loads (``set_global``)."""
+        return {**self.globals, **(d or {})}
+
+
+def _environment(lang: str) -> jinja2.Environment:
+    env = _Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=jinja2.select_autoescape(default=True),
         auto_reload=False,
         cache_size=-1,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=[_TranslateLiterals],
     )
-    env.globals["_"] = _translate
+    env.extend(mango_lang=lang)
+
+    def translate(text: str, **values: Any) -> str:
+        return i18n.gettext(lang, text, **values)
+
+    def in_language(fn: Callable[..., str]) -> Callable[..., str]:
+        def flt(value: Any, *args: Any, **kwargs: Any) -> str:
+            return fn(value, lang, *args, **kwargs)
+
+        return flt
+
+    env.globals["_"] = translate
     env.globals["static"] = _static_url()
     env.globals["history_url"] = history_url
     env.globals["sidebar"] = _sidebar(env)
-    env.filters["date"] = _lang_filter(i18n.format_date)
-    env.filters["datetime"] = _lang_filter(i18n.format_datetime)
-    env.filters["time"] = _lang_filter(i18n.format_time)
-    env.filters["number"] = _lang_filter(i18n.format_number)
-    env.filters["money"] = _lang_filter(i18n.format_money)
-    env.filters["value"] = _lang_filter(i18n.format_json_value)
+    env.filters["date"] = in_language(i18n.format_date)
+    env.filters["datetime"] = in_language(i18n.format_datetime)
+    env.filters["time"] = in_language(i18n.format_time)
+    env.filters["number"] = in_language(i18n.format_number)
+    env.filters["money"] = in_language(i18n.format_money)
+    env.filters["value"] = in_language(i18n.format_json_value)
     return env
-
-
-@jinja2.pass_context
-def _translate(ctx: jinja2.runtime.Context, text: str, **values: Any) -> str:
-    return i18n.gettext(ctx.get("lang") or i18n.DEFAULT_LANGUAGE, text, **values)
-
-
-def _lang_filter(fn: Callable[..., str]) -> Callable[..., str]:
-    @jinja2.pass_context
-    def flt(ctx: jinja2.runtime.Context, value: Any, *args: Any, **kwargs: Any) -> str:
-        return fn(value, ctx.get("lang") or i18n.DEFAULT_LANGUAGE, *args, **kwargs)
-
-    return flt
 
 
 def _sidebar(env: jinja2.Environment) -> Callable[[str, bool, str, bool], Markup]:
@@ -185,8 +287,8 @@ def render(
     context: Mapping[str, Any],
     status_code: int = 200,
 ) -> HTMLResponse:
-    env: jinja2.Environment = request.app.state.templates
-    html = env.get_template(name).render({"request": request, **context})
+    templates: Templates = request.app.state.templates
+    html = templates.render(name, {"request": request, **context})
     response = HTMLResponse(html, status_code=status_code)
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/")
@@ -298,13 +400,11 @@ class User:
 
 
 @dataclass(slots=True)
-class Page:
-    """One request of a logged-in user, inside its transaction as the user's role."""
+class View:
+    """One request of a logged-in user: who they are, and the page rendered in their language."""
 
     request: Request
-    conn: Conn
     user: User
-    form: FormData | None
 
     @property
     def lang(self) -> str:
@@ -312,13 +412,6 @@ class Page:
 
     def _(self, text: str, **values: Any) -> str:
         return i18n.gettext(self.lang, text, **values)
-
-    def field(self, name: str) -> str:
-        value = self.form.get(name) if self.form is not None else None
-        return value.strip() if isinstance(value, str) else ""
-
-    def checked(self, name: str) -> bool:
-        return self.form is not None and self.form.get(name) in ("on", "1", "true")
 
     def render(
         self, name: str, context: Mapping[str, Any] | None = None, status_code: int = 200
@@ -328,9 +421,24 @@ class Page:
             "lang": self.lang,
             "csrf": self.user.csrf_token,
             "flash": read_flash(self.request),
-            "path": self.request.url.path,
+            "path": self.request.scope["path"],
         }
         return render(self.request, name, {**base, **(context or {})}, status_code)
+
+
+@dataclass(slots=True)
+class Page(View):
+    """One request of a logged-in user, inside its transaction as the user's role."""
+
+    conn: Conn
+    form: FormData | None
+
+    def field(self, name: str) -> str:
+        value = self.form.get(name) if self.form is not None else None
+        return value.strip() if isinstance(value, str) else ""
+
+    def checked(self, name: str) -> bool:
+        return self.form is not None and self.form.get(name) in ("on", "1", "true")
 
     async def attempt(self, action: Callable[[], Awaitable[T]]) -> tuple[T | None, FormErrors | None]:
         """Run a change in a savepoint; a business error becomes form errors, others propagate."""
@@ -345,6 +453,7 @@ class Page:
 
 
 Handler = Callable[[Page], Awaitable[Response]]
+ViewHandler = Callable[[View, Any], Awaitable[Response]]
 
 
 def login_redirect(request: Request) -> Response:
@@ -404,9 +513,39 @@ def staff_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                             user.language, "The form has expired. Go back, reload the page and try again."
                         ),
                     )
-                return await handler(Page(request, conn, user, form))
+                return await handler(Page(request, user, conn, form))
         except psycopg.errors.InsufficientPrivilege:
             return forbidden(request, user)
+
+    return endpoint
+
+
+def staff_view(
+    handler: ViewHandler, call: str, params: Callable[[Request], Mapping[str, Any]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """A GET page that is one function call: ``call`` (e.g. ``crm.customer_card(%(id)s, …)``) with
+    ``params(request)`` runs in the statement that resumes the session and takes the user's role;
+    the handler gets the user and the function's value and renders. The connection goes back to
+    the pool before rendering."""
+    query = VIEW_SQL.format(call=call)
+
+    async def endpoint(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return login_redirect(request)
+        pool: AsyncConnectionPool = request.app.state.pool
+        async with pool.connection() as conn:
+            try:
+                cur = await conn.execute(query, {**params(request), "token": token})
+                row = await cur.fetchone()
+            except psycopg.errors.InsufficientPrivilege:
+                # Who was refused, for the page's header (a second statement, on this rare path).
+                cur = await conn.execute(RESUME_SQL, {"token": token})
+                found = await cur.fetchone()
+                return forbidden(request, User(*found[:7]) if found else None)
+        if row is None:
+            return login_redirect(request)
+        return await handler(View(request, User(*row[:7])), row[7])
 
     return endpoint
 

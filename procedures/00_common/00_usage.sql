@@ -10,6 +10,9 @@ grant usage on schema flow to mango_admin;
 grant usage on schema crm to mango_flow;
 grant usage on schema report to mango_report, mango_staff;
 grant usage on schema auth to mango_web, mango_flow, mango_report;
+-- The web client names a page's function (crm.customer_card) in the statement that switches to the
+-- user's role; the name is resolved before the switch. mango_web reads no table of crm.
+grant usage on schema crm to mango_web;
 
 -- Nothing we create is executable by public unless granted on purpose.
 alter default privileges for role mango_owner revoke execute on functions from public;

@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_mod.load()
     pool = web.make_pool(settings)
     templates = web.make_templates()
-    templates.globals["nav"] = NAV
+    templates.set_global("nav", NAV)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

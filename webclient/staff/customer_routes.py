@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from webclient.staff import catalogue, customers, orders, parameters
-from webclient.web import staff_page
+from webclient.web import staff_page, staff_view
 
 GET_POST = ["GET", "POST"]
 POST = ["POST"]
@@ -17,7 +17,7 @@ def routes() -> list[Route]:
         Route("/customers", staff_page(customers.customer_list)),
         Route("/customers/rows", staff_page(customers.customer_rows)),
         Route("/customers/new", staff_page(customers.customer_new), methods=GET_POST),
-        Route(c, staff_page(customers.customer_card)),
+        Route(c, staff_view(customers.customer_card, customers.CARD_CALL, customers.card_params)),
         Route(c, staff_page(customers.customer_save), methods=POST),
         Route(c + "/end", staff_page(customers.customer_end), methods=POST),
         Route(c + "/restore", staff_page(customers.customer_restore), methods=POST),

@@ -1,8 +1,9 @@
 """Customers (CRM-1…6, RPT-3): the list with instant search, the new-customer form and the
 customer card with its tabs. Support, sales and billing change customers; the database decides.
 
-The card is ONE query: the customer, the counts of each tab and the open tab's rows come back as
-JSON in one round trip (dates as ISO text, shown with the ``value`` filter).
+The card is ONE function, ``crm.customer_card``: the customer, the counts of each tab and the open
+tab's rows come back as JSON (dates as ISO text, shown with the ``value`` filter). Viewing a card is
+one statement (``web.staff_view``); a form that fails shows the card again from its transaction.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from webclient import i18n, web
 from webclient.staff import forms
 from webclient.staff.forms import collect
-from webclient.web import FormErrors, Page
+from webclient.web import FormErrors, Page, View
 
 PAGE_SIZE = 50
 TABS = ("services", "details", "places", "contacts", "contracts", "orders", "notes", "history")
@@ -186,166 +188,34 @@ async def customer_new(page: Page) -> Response:
 # ---------------------------------------------------------------------------------------------
 # The card
 
-# The monthly total of the running services; the services tab sums the prices of its own rows instead.
-MONTHLY_SQL = """
-         'monthly', (select sum(pr.monthly_with_vat) from crm.services s
-                       cross join lateral catalog.service_price(s.id, current_date) pr
-                      where s.customer_id = c.id and s.state in ('active', 'blocked')),
-"""
 
-CARD_HEAD = """
-select to_jsonb(c) || jsonb_build_object(
-         'name', crm.customer_name(c), 'operator_name', o.name, 'currency', o.currency,
-         'parent', (select jsonb_build_object('id', p.id, 'name', crm.customer_name(p), 'customer_no', p.customer_no)
-                      from crm.customers p where p.id = c.parent_id),
-         'branches', (select count(*) from crm.customers b where b.parent_id = c.id),
-         'email', (select k.value from crm.contacts k where k.customer_id = c.id and k.kind = 'email'
-                    order by k.is_primary desc, k.id limit 1),
-         'phone', (select k.value from crm.contacts k where k.customer_id = c.id and k.kind = 'phone'
-                    order by k.is_primary desc, k.id limit 1),
-         'groups', coalesce((select jsonb_agg(g.name order by g.name) from crm.customer_groups cg
-                              join crm.groups g on g.id = cg.group_id where cg.customer_id = c.id), '[]'),
-{monthly}         'counts', jsonb_build_object(
-           'services', (select count(*) from crm.services s where s.customer_id = c.id and s.state <> 'ended'),
-           'places', (select count(*) from crm.delivery_places d where d.customer_id = c.id and d.active),
-           'contacts', (select count(*) from crm.contacts k where k.customer_id = c.id),
-           'contracts', (select count(*) from crm.contracts k where k.customer_id = c.id and k.state <> 'terminated'),
-           'orders', (select count(*) from catalog.orders r where r.customer_id = c.id
-                       and r.stage in ('enquiry', 'offer', 'order', 'accepted')),
-           'notes', (select count(*) from crm.customer_notes n where n.customer_id = c.id)))
-"""
-
-TAB_SQL: dict[str, str] = {
-    "services": """
-  , (select jsonb_build_object(
-             'rows', coalesce(jsonb_agg(to_jsonb(x) order by x.state = 'ended', x.id), '[]'),
-             'monthly', sum(x.price) filter (where x.state in ('active', 'blocked')))
-       from (
-      select s.id, s.state, lower(s.valid) as valid_from, upper(s.valid) as valid_to, s.period_months,
-             s.billing_day, s.bill_from, s.bill_separately, s.block_kind, s.block_reason,
-             lower(s.suspended) as suspended_from, upper(s.suspended) as suspended_to, s.end_reason, s.note,
-             p.name as product, p.class_id, cl.name as class_name, t.id as tariff_id, t.name as tariff,
-             pr.monthly_with_vat as price, pr.monthly_without_vat as price_without_vat,
-             pr.list_with_vat as list_price, pr.bundle_discount, pr.group_discount, b.name as bundle,
-             concat_ws(' ', d.street, d.house_no, d.flat, d.city) as place,
-             (select jsonb_agg(jsonb_build_object('tariff', nt.name, 'from', lower(st.valid)) order by lower(st.valid))
-                from crm.service_tariffs st join catalog.tariffs nt on nt.id = st.tariff_id
-               where st.service_id = s.id and lower(st.valid) > current_date) as planned,
-             (select jsonb_agg(jsonb_build_object('name', pp.name, 'value', pp.value, 'unit', pp.unit,
-                                                  'type', pp.type) order by pp.position, pp.name)
-                from crm.parameters pp where pp.entity = 'service' and pp.entity_id = s.id) as params
-        from crm.services s
-        join catalog.products p on p.id = s.product_id
-        join catalog.classes cl on cl.id = p.class_id
-        left join lateral catalog.service_price(
-          s.id, case when s.state = 'ended' then upper(s.valid) - 1 else greatest(lower(s.valid), current_date) end) pr
-          on true
-        left join catalog.tariffs t on t.id = coalesce(pr.tariff_id, crm.current_tariff(s.id))
-        left join catalog.bundles b on b.id = s.bundle_id
-        left join crm.delivery_places d on d.id = s.delivery_place_id
-       where s.customer_id = c.id) x) as services
-""",
-    "details": """
-  , coalesce((select jsonb_agg(jsonb_build_object('id', g.id, 'name', g.name,
-                                                  'member', exists (select from crm.customer_groups cg
-                                                                     where cg.customer_id = c.id and cg.group_id = g.id))
-                               order by g.name) from crm.groups g), '[]') as rows
-  , coalesce((select jsonb_object_agg(p.code, p.value) from crm.parameters p
-               where p.entity = 'customer' and p.entity_id = c.id), '{}') as params
-""",
-    "places": """
-  , coalesce((select jsonb_agg(to_jsonb(d) || jsonb_build_object(
-                 'services', (select count(*) from crm.services s where s.delivery_place_id = d.id and s.state <> 'ended'))
-               order by d.active desc, d.id) from crm.delivery_places d where d.customer_id = c.id), '[]') as rows
-""",
-    "contacts": """
-  , coalesce((select jsonb_agg(to_jsonb(k) order by k.kind, k.is_primary desc, k.id)
-                from crm.contacts k where k.customer_id = c.id), '[]') as rows
-""",
-    "contracts": """
-  , coalesce((select jsonb_agg(to_jsonb(k) || jsonb_build_object(
-                 'services', (select count(*) from crm.services s where s.contract_id = k.id))
-               order by k.valid_from desc, k.id desc) from crm.contracts k where k.customer_id = c.id), '[]') as rows
-""",
-    "orders": """
-  , coalesce((select jsonb_agg(to_jsonb(r) || jsonb_build_object(
-                 'tariff', t.name, 'bundle', b.name, 'salesperson', u.full_name,
-                 'service', (select concat_ws(' · ', p.name, ct.name) from crm.services s
-                               join catalog.products p on p.id = s.product_id
-                               left join catalog.tariffs ct on ct.id = crm.current_tariff(s.id)
-                              where s.id = r.service_id),
-                 'events', (select jsonb_agg(jsonb_build_object('stage', e.stage, 'note', e.note, 'at', e.created_at,
-                                                                'who', eu.full_name) order by e.id)
-                              from catalog.order_events e left join auth.users eu on eu.id = e.user_id
-                             where e.order_id = r.id))
-               order by r.id desc)
-                from catalog.orders r
-                left join catalog.tariffs t on t.id = r.tariff_id
-                left join catalog.bundles b on b.id = r.bundle_id
-                left join auth.users u on u.id = r.salesperson_id
-               where r.customer_id = c.id), '[]') as rows
-  , coalesce((select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name,
-                                                  'price', (select tp.monthly_with_vat
-                                                              from catalog.tariff_price(t.id, current_date) tp))
-                               order by p.name, t.position, t.name)
-                from catalog.tariffs t join catalog.products p on p.id = t.product_id
-               where p.operator_id = c.operator_id and p.active and t.active), '[]') as tariffs
-""",
-    "notes": """
-  , coalesce((select jsonb_agg(jsonb_build_object('id', n.id, 'body', n.body, 'at', n.created_at,
-                                                  'who', u.full_name) order by n.id desc)
-                from crm.customer_notes n left join auth.users u on u.id = n.created_by
-               where n.customer_id = c.id), '[]') as rows
-""",
-    "history": """
-  , coalesce((select jsonb_agg(to_jsonb(h) order by h.id desc) from (
-      select h.* from audit.history h
-       where (h.table_schema, h.table_name, h.record_id) in (
-               select 'crm', 'customers', c.id::text
-               union all select 'crm', 'services', s.id::text from crm.services s where s.customer_id = c.id
-               union all select 'crm', 'service_tariffs', st.id::text
-                           from crm.service_tariffs st join crm.services s on s.id = st.service_id
-                          where s.customer_id = c.id
-               union all select 'crm', 'contacts', k.id::text from crm.contacts k where k.customer_id = c.id
-               union all select 'crm', 'delivery_places', d.id::text from crm.delivery_places d where d.customer_id = c.id
-               union all select 'crm', 'contracts', k.id::text from crm.contracts k where k.customer_id = c.id
-               union all select 'catalog', 'orders', r.id::text from catalog.orders r where r.customer_id = c.id
-               union all select 'crm', 'parameter_values', v.id::text from crm.parameter_values v
-                           join crm.parameter_definitions pd on pd.id = v.definition_id
-                          where pd.entity = 'customer' and v.entity_id = c.id)
-       order by h.id desc limit 200) h), '[]') as rows
-""",
-}
-
-CARD_TAIL = """
-  from crm.customers c
-  join crm.operators o on o.id = c.operator_id
- where c.id = %s
-"""
-
-# The operator's tariffs, for the change-tariff form of a service's actions (rendered only for the
-# service asked for, or fetched when its menu opens).
-TARIFFS_SQL = """
-  , coalesce((select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name,
-                                                  'product_id', p.id) order by p.name, t.position, t.name)
-                from catalog.tariffs t join catalog.products p on p.id = t.product_id
-               where p.operator_id = c.operator_id and p.active and t.active), '[]') as tariffs
-"""
-
-
-def _card_sql(tab: str, extra: str = "") -> str:
-    """The card query with one tab's rows (the services tab sums its own rows' prices)."""
-    head = CARD_HEAD.format(monthly="" if tab == "services" else MONTHLY_SQL)
-    return head + " as customer" + TAB_SQL[tab] + extra + CARD_TAIL
-
-
-CARD_SQL = {tab: _card_sql(tab) for tab in TABS}
-CARD_WITH_TARIFFS_SQL = _card_sql("services", TARIFFS_SQL)
-
-
-def tab_of(page: Page) -> str:
-    tab = page.request.query_params.get("tab", "")
+def tab_of(request: Request) -> str:
+    tab = request.query_params.get("tab", "")
     return tab if tab in TABS else "services"
+
+
+def _asked_service(request: Request) -> int | None:
+    asked = request.query_params.get("service", "")
+    return int(asked) if asked.isdigit() else None
+
+
+def card_params(request: Request) -> dict[str, Any]:
+    """The arguments of ``crm.customer_card`` for a card page: the tab, and the operator's tariffs
+    when the services tab opens one service's actions (``?service=ID``)."""
+    tab = tab_of(request)
+    return {
+        "id": int(request.path_params["id"]),
+        "tab": tab,
+        "tariffs": tab == "services" and _asked_service(request) is not None,
+    }
+
+
+CARD_CALL = "crm.customer_card(%(id)s, %(tab)s, %(tariffs)s)"
+
+
+async def customer_card(view: View, data: Any) -> Response:
+    """GET /customers/{id}: the card from one ``crm.customer_card`` call (see ``web.staff_view``)."""
+    return show_card(view, data, tab_of(view.request), target=_asked_service(view.request))
 
 
 async def card(
@@ -358,79 +228,73 @@ async def card(
     errors: FormErrors | None = None,
     target: int | None = None,
 ) -> Response:
-    """The customer card with one tab open; ``form``/``values``/``errors`` re-show a failed form
-    (``target`` is the row the form was about: a service, a place, an order)."""
-    tab = tab or tab_of(page)
-    asked = page.request.query_params.get("service", "")
-    if target is None and tab == "services" and asked.isdigit():
-        target = int(asked)
-    query = CARD_WITH_TARIFFS_SQL if tab == "services" and target is not None else CARD_SQL[tab]
-    row = await web.fetch_one(page.conn, query, [customer_id])
-    if row is None:
-        return forms.not_found(page, page._("This customer does not exist."))
-    if "services" in row:  # the rows and their monthly total in one
-        row["rows"] = row["services"]["rows"]
-        row["customer"]["monthly"] = row["services"]["monthly"]
+    """The card again inside a form's transaction; ``form``/``values``/``errors`` re-show the failed
+    form (``target`` is the row the form was about: a service, a place, an order)."""
+    tab = tab or tab_of(page.request)
+    if target is None and tab == "services":
+        target = _asked_service(page.request)
+    data = await web.fetch_value(
+        page.conn,
+        "select crm.customer_card(%s, %s, %s)",
+        [customer_id, tab, tab == "services" and target is not None],
+    )
+    return show_card(page, data, tab, form=form, values=values, errors=errors, target=target)
+
+
+def show_card(
+    view: View,
+    data: dict[str, Any] | None,
+    tab: str,
+    *,
+    form: str = "",
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    target: int | None = None,
+) -> Response:
+    if data is None:
+        return forms.not_found(view, view._("This customer does not exist."))
+    query = view.request.query_params
     context: dict[str, Any] = {
-        "c": row["customer"],
+        "c": data["customer"],
         "tab": tab,
         "tabs": TABS,
-        "rows": row["rows"],
+        "rows": data["rows"],
         "form": form,
         "values": values or {},
         "errors": errors or FormErrors(),
         "target": target,
-        "today": page.request.query_params.get("on", ""),
+        "today": query.get("on", ""),
     }
+    for extra in ("tariffs", "services", "bundles"):
+        if extra in data:
+            context[extra] = data[extra]
     if tab == "details":
-        context["params"] = row["params"]
-        context["param_defs"] = await web.fetch_all(page.conn, PARAM_DEFS_SQL, ["customer"])
+        context["params"] = data["params"]
+        context["param_defs"] = data["param_defs"]
         if not values:
-            context["values"] = {**row["customer"], **{f"p_{k}": v for k, v in row["params"].items()}}
-            parent = row["customer"]["parent"]
+            context["values"] = {**data["customer"], **{f"p_{k}": v for k, v in data["params"].items()}}
+            parent = data["customer"]["parent"]
             context["values"]["parent"] = parent["customer_no"] if parent else ""
-    if "tariffs" in row:
-        context["tariffs"] = row["tariffs"]
-    if tab == "orders":
-        services = await web.fetch_all(
-            page.conn,
-            "select s.id, p.name as product, t.name as tariff, s.state from crm.services s"
-            " join catalog.products p on p.id = s.product_id"
-            " left join catalog.tariffs t on t.id = crm.current_tariff(s.id)"
-            " where s.customer_id = %s and s.state <> 'ended' order by s.id",
-            [customer_id],
-        )
-        bundles = await web.fetch_all(
-            page.conn,
-            "select id, name from catalog.bundles where operator_id = %s and active order by name",
-            [row["customer"]["operator_id"]],
-        )
-        context["services"] = services
-        context["bundles"] = bundles
-    if tab == "places" and page.request.query_params.get("edit", "").isdigit() and not form:
-        edit = int(page.request.query_params["edit"])
-        place = next((p for p in row["rows"] if p["id"] == edit), None)
+    if tab == "places" and query.get("edit", "").isdigit() and not form:
+        edit = int(query["edit"])
+        place = next((p for p in data["rows"] if p["id"] == edit), None)
         if place:
             context.update(form="place", target=edit, values=place)
-    return page.render("customers_card.html", context, status_code=422 if errors else 200)
-
-
-async def customer_card(page: Page) -> Response:
-    return await card(page, int(page.request.path_params["id"]))
+    return view.render("customers_card.html", context, status_code=422 if errors else 200)
 
 
 async def service_actions(page: Page) -> Response:
     """The actions menu of one service (change tariff, suspend, block, end, move, restore): the
     card renders it only for the service asked for, the others fetch it when their menu opens."""
     customer_id, service_id = _cid(page), int(page.request.path_params["sid"])
-    row = await web.fetch_one(page.conn, CARD_WITH_TARIFFS_SQL, [customer_id])
-    service = next((s for s in row["services"]["rows"] if s["id"] == service_id), None) if row else None
-    if row is None or service is None:
+    data = await web.fetch_value(page.conn, "select crm.customer_card(%s, 'services', true)", [customer_id])
+    service = next((s for s in data["rows"] if s["id"] == service_id), None) if data else None
+    if data is None or service is None:
         return forms.not_found(page, page._("This service does not exist."))
     context = {
-        "c": row["customer"],
+        "c": data["customer"],
         "s": service,
-        "tariffs": row["tariffs"],
+        "tariffs": data["tariffs"],
         "target": service_id,
         "form": "",
         "values": {},

@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 import psycopg
 from starlette.responses import Response
 
-from webclient.web import FormErrors, Page, errors_from
+from webclient.web import FormErrors, Page, View, errors_from
 
 T = TypeVar("T")
 
 
-def not_found(page: Page, message: str) -> Response:
+def not_found(page: View, message: str) -> Response:
     return page.render(
         "error.html", {"status": 404, "title": page._("Page not found"), "message": message}, 404
     )
