@@ -25,11 +25,13 @@ revoke all on function auth.setting(text) from public;
 
 create or replace function auth.token_hash(p_token text)
 returns bytea
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker
 as $$
+  -- [inlined]: no `set search_path`, so that the planner inlines it (every page resumes its
+  -- session through it; a SQL function with a SET clause is parsed and planned on every call).
   select public.digest(p_token, 'sha256');
 $$;
-comment on function auth.token_hash(text) is 'SHA-256 of a session token: only the hash is stored.';
+comment on function auth.token_hash(text) is 'SHA-256 of a session token: only the hash is stored. [inlined]';
 revoke all on function auth.token_hash(text) from public;
 
 create or replace function auth.user_id()
