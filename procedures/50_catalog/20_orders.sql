@@ -1,32 +1,42 @@
 -- Enquiry → offer → order → accepted/rejected (CAT-5). Accepting applies the order on its date.
 -- catalog.place_order is the one function staff and self-care use to place orders.
 
+-- Until the customer was an argument (a group discount applies to new services too).
+drop function if exists catalog.order_prices(text, bigint, bigint, bigint, date);
+
 create or replace function catalog.order_prices(
-    p_kind text, p_service_id bigint, p_tariff_id bigint, p_bundle_id bigint, p_on date,
+    p_kind text, p_customer_id bigint, p_service_id bigint, p_tariff_id bigint, p_bundle_id bigint, p_on date,
     out price_before numeric, out price_after numeric
 )
 language plpgsql stable security invoker set search_path = ''
 as $$
--- Monthly price with VAT before and after the order.
+-- Monthly price with VAT before and after the order, as the customer pays it: after the bundle's
+-- discount and the customer's group discount (catalog.price_for), so that an order and the card
+-- agree. A tariff change keeps the service's bundle discount only if the new tariff is one of the
+-- bundle's items too.
+declare
+  v_bundle bigint;
 begin
   if p_service_id is not null then
-    select monthly_with_vat into price_before
-      from catalog.tariff_price(crm.current_tariff(p_service_id, p_on), p_on);
+    select s.bundle_id into v_bundle from crm.services s where s.id = p_service_id;
+    select sp.monthly_with_vat into price_before from catalog.service_price(p_service_id, p_on) sp;
   end if;
   price_after := case p_kind
     when 'cancel' then 0
     when 'change_params' then price_before
-    else coalesce((select monthly_with_vat from catalog.tariff_price(p_tariff_id, p_on)),
-                  (select sum(round(tp.monthly_with_vat * (1 - i.discount_percent / 100), 2))
-                     from catalog.bundle_items i, catalog.tariff_price(i.tariff_id, p_on) tp
+    else coalesce((select pf.monthly_with_vat from catalog.price_for(p_tariff_id, p_on, v_bundle, p_customer_id) pf),
+                  (select sum(pf.monthly_with_vat)
+                     from catalog.bundle_items i
+                    cross join lateral catalog.price_for(i.tariff_id, p_on, i.bundle_id, p_customer_id) pf
                     where i.bundle_id = p_bundle_id))
   end;
 end;
 $$;
-comment on function catalog.order_prices(text, bigint, bigint, bigint, date) is
-'Monthly price with VAT before and after an order.';
-revoke all on function catalog.order_prices(text, bigint, bigint, bigint, date) from public;
-grant execute on function catalog.order_prices(text, bigint, bigint, bigint, date) to mango_staff, mango_customer;
+comment on function catalog.order_prices(text, bigint, bigint, bigint, bigint, date) is
+'Monthly price with VAT before and after an order, after bundle and group discounts.';
+revoke all on function catalog.order_prices(text, bigint, bigint, bigint, bigint, date) from public;
+grant execute on function catalog.order_prices(text, bigint, bigint, bigint, bigint, date)
+to mango_staff, mango_customer;
 
 create or replace function catalog.place_order(
     p_customer_id bigint, p_kind text, p_service_id bigint default null, p_tariff_id bigint default null,
@@ -55,7 +65,8 @@ begin
   if v_operator is null then
     raise exception 'the order needs a service, a tariff or a bundle' using errcode = 'MG009', column = 'tariff_id';
   end if;
-  select * into v_prices from catalog.order_prices(p_kind, p_service_id, p_tariff_id, p_bundle_id, p_effective_on);
+  select * into v_prices
+    from catalog.order_prices(p_kind, p_customer_id, p_service_id, p_tariff_id, p_bundle_id, p_effective_on);
   insert into catalog.orders (customer_id, operator_id, kind, stage, service_id, tariff_id, bundle_id, delivery_place_id,
                               params, effective_on, price_before, price_after, salesperson_id, source, note)
   values (p_customer_id, v_operator, p_kind, p_stage, p_service_id, p_tariff_id, p_bundle_id, p_delivery_place_id,

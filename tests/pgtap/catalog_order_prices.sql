@@ -1,6 +1,7 @@
--- An order shows the monthly price with VAT before and after it (price_before / price_after).
+-- An order shows the monthly price with VAT before and after it (price_before / price_after), as the
+-- customer pays it: after the bundle's and the customer's group discounts, as the card shows it.
 begin;
-select plan(6);
+select plan(10);
 
 select tests.make_operator() as op \gset
 select tests.make_customer(:op) as cust \gset
@@ -32,6 +33,28 @@ select is((select (price_before, price_after)::text from catalog.orders where id
 select catalog.place_order(:cust, 'activate', p_bundle_id => :bundle) as ord \gset
 select is((select (price_before, price_after)::text from catalog.orders where id = :ord), '(,560.00)',
   'a bundle costs the sum of its items after their discounts');
+
+
+-- In a bundle the service costs what the card says; leaving the bundle's tariffs ends its discount.
+select crm.activate_bundle(:cust, :bundle, '2024-01-01') as ids \gset
+select (:'ids'::bigint [])[1] as bundled \gset
+select catalog.place_order(:cust, 'change_tariff', :bundled, :fast) as ord \gset
+select is((select (price_before, price_after)::text from catalog.orders where id = :ord), '(360.00,600.00)',
+  'a service of a bundle costs its discounted price before, the new tariff its list price after');
+select is((select price_before from catalog.orders where id = :ord),
+  (select monthly_with_vat from catalog.service_price(:bundled, current_date)), 'the price before is the card''s');
+call tests.as_superuser();
+
+-- A group discount lowers what a new service and a changed one will cost.
+insert into catalog.customer_discounts (customer_id, percent, valid, reason)
+values (:cust, 20, daterange('2024-01-01', null), 'loyal');
+call tests.as_staff('{sales}');
+select catalog.place_order(:cust, 'activate', p_tariff_id => :tv) as ord \gset
+select is((select (price_before, price_after)::text from catalog.orders where id = :ord), '(,160.00)',
+  'a new service after the customer''s group discount');
+select catalog.place_order(:cust, 'change_tariff', :svc, :fast) as ord \gset
+select is((select (price_before, price_after)::text from catalog.orders where id = :ord), '(320.00,480.00)',
+  'a tariff change after the group discount, before and after');
 
 select * from finish();
 rollback;
