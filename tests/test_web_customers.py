@@ -579,7 +579,9 @@ def test_card_view_asks_for_a_live_session_and_shows_the_database_refusal(
     token = client.cookies["mango_session"]
     client.cookies.clear()
     r = client.get(f"/customers/{customer}", params={"tab": "notes"}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/customers/{customer}%3Ftab%3Dnotes"
+    assert (
+        r.status_code == 303 and r.headers["location"] == f"/login?next=/customers/{customer}%3Ftab%3Dnotes"
+    )
     client.cookies.set("mango_session", token)
     assert client.get(f"/customers/{customer}").status_code == 200
     admin.execute("update auth.sessions set ended_at = now() where token_hash = auth.token_hash(%s)", [token])

@@ -56,4 +56,7 @@ def test_templates_translate_fixed_texts_when_they_compile_and_the_rest_when_the
     assert czech == f"Zákazníci|Služby|po 3 měs.|Řeřicha|2|True|1{NBSP}234,50{NBSP}Kč"
     assert english == f"Customers|Services|every 3 mo.|Řeřicha|2|True|CZK{NBSP}1,234.50"
     # A dict's own methods still win over its keys, as in Jinja's own lookup.
-    assert templates.environments["cs"].from_string("{{ d.keys() | list }}").render(d={"keys": 1}) == "[&#39;keys&#39;]"
+    assert (
+        templates.environments["cs"].from_string("{{ d.keys() | list }}").render(d={"keys": 1})
+        == "[&#39;keys&#39;]"
+    )
