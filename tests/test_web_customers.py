@@ -600,3 +600,25 @@ def test_card_view_asks_for_a_live_session_and_shows_the_database_refusal(
     admin.execute("update auth.users set db_role = 'mango_as_test_no_rights' where username = %s", [nobody])
     r = client.get(f"/customers/{customer}")
     assert r.status_code == 403 and "You are not allowed to do this" in r.text and nobody in r.text
+
+
+def test_search_box_finds_the_holder_of_an_ip_or_mac_address(
+    client: TestClient, admin: psycopg.Connection, operator: int
+) -> None:
+    login(client, make_staff(admin, ["support"]))
+    row = admin.execute("select tests.make_customer(%s, 'Kořínková', 'Alžběta')", [operator]).fetchone()
+    assert row
+    customer = int(row[0])
+    address = f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::7"
+    mac = ":".join(["02", *(secrets.token_hex(1) for _ in range(5))])
+    admin.execute(
+        "with s as (select tests.net_make_service(%(c)s) as id)"
+        " , ip as (insert into net.ip_assignments (address, service_id, valid)"
+        "          select %(ip)s::inet, id, tstzrange(now(), null) from s)"
+        " insert into net.mac_assignments (mac, service_id, valid) select %(mac)s::macaddr, id, tstzrange(now(), null) from s",
+        {"c": customer, "ip": address, "mac": mac},
+    )
+    for query in (address, mac.upper().replace(":", "-")):
+        rows = client.get("/customers/rows", params={"q": query})
+        assert rows.status_code == 200 and f'href="/customers/{customer}"' in rows.text, query
+        assert set(re.findall(r'href="/customers/(\d+)"', rows.text)) == {str(customer)}, query

@@ -195,6 +195,8 @@ as $$
 --    Rare words (a phone, a VS, an e-mail, a surname) match few rows: fast.
 -- Each word is its own LIKE condition, so the trigram index serves every word (a correlated
 -- sub-select or LIKE ALL (array) is not indexable). Then the customers of the page are read.
+-- First of all, a query that is an IP address, a MAC address or a device's serial number finds
+-- the customers who hold it now (net.customers_holding), if anyone does.
 declare
   c_walk constant integer := 2000;
   c_walk_far constant integer := 15000;
@@ -219,10 +221,20 @@ declare
                    limit $4)';
   v_ids bigint [];
 begin
+  v_ids := array(select h.customer_id from net.customers_holding(p_query) h);
   for i in 1 .. cardinality(v_words) loop
     v_where := v_where || format(' and s.search_text like $1[%s]', i);
   end loop;
-  if cardinality(v_words) = 0 then
+  if cardinality(v_ids) > 0 then
+    -- The holders of a network identifier (few), in the list's order and pages.
+    v_ids := array(
+      select s.customer_id from crm.customer_search s
+       where s.customer_id = any(v_ids)
+         and (p_after_name is null or (s.sort_name, s.customer_id) > (p_after_name, p_after_id))
+         and (p_include_ended or not s.ended)
+       order by s.sort_name, s.customer_id
+       limit p_limit);
+  elsif cardinality(v_words) = 0 then
     -- No words: everyone, in order, straight from the sort index.
     execute format(c_walk_sql, 'all', v_where) into v_ids
       using v_words, p_after_name, p_after_id, p_limit, p_include_ended;

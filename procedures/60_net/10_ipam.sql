@@ -94,6 +94,60 @@ comment on function net.who_had(inet, timestamptz) is
 revoke all on function net.who_had(inet, timestamptz) from public;
 grant execute on function net.who_had(inet, timestamptz) to mango_staff, mango_agent, mango_flow;
 
+create or replace function net.customers_holding(p_query text)
+returns table (customer_id bigint, matched text)
+language plpgsql stable security invoker set search_path = ''
+as $$
+-- The customers who hold now what a search query names, when it is a network identifier (CRM-6):
+-- an IP address (or an address inside a delegated prefix), a MAC address (aa:bb:cc:dd:ee:ff,
+-- aa-bb-…, aabb.ccdd.eeff, or twelve hex digits with a letter among them: twelve plain digits are
+-- a phone number), or a device's serial number (exact, case-blind; the device is the CPE or
+-- access port of a customer's service). Nothing for any other query, at the cost of a few
+-- pattern tests (and one trigram index probe for a word with a digit that could be a serial).
+declare
+  v_query text := lower(btrim(coalesce(p_query, '')));
+  v_inet inet;
+  v_mac macaddr;
+begin
+  if v_query ~ '^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$' or v_query ~ '^([0-9a-f]{4}\.){2}[0-9a-f]{4}$'
+     or (v_query ~ '^[0-9a-f]{12}$' and v_query ~ '[a-f]') then
+    v_mac := v_query::macaddr;
+    return query
+      select distinct coalesce(s.customer_id, ds.customer_id), 'MAC ' || m.mac::text
+        from net.mac_assignments m
+        left join crm.services s on s.id = m.service_id
+        left join net.service_devices sd on sd.device_id = m.device_id and upper_inf(sd.valid) and m.service_id is null
+        left join crm.services ds on ds.id = sd.service_id
+       where m.mac = v_mac and m.valid @> now() and coalesce(s.customer_id, ds.customer_id) is not null;
+    return;
+  end if;
+  if v_query ~ '^\d{1,3}(\.\d{1,3}){3}$' or v_query ~ '^[0-9a-f]*:[0-9a-f:]*(\d{1,3}(\.\d{1,3}){3})?$' then
+    begin
+      v_inet := v_query::inet;
+    exception when invalid_text_representation then
+      return;  -- looked like an address but is not one
+    end;
+    return query
+      select distinct w.customer_id, 'IP ' || host(v_inet)
+        from net.who_had(v_inet, now()) w
+       where w.customer_id is not null;
+    return;
+  end if;
+  if v_query ~ '^[0-9a-z][0-9a-z/_.-]{3,}$' and v_query ~ '\d' then
+    return query
+      select distinct s.customer_id, 'S/N ' || d.serial_no
+        from net.devices d
+        join net.service_devices sd on sd.device_id = d.id and upper_inf(sd.valid)
+        join crm.services s on s.id = sd.service_id
+       where d.serial_no ilike replace(replace(replace(v_query, '\', '\\'), '%', '\%'), '_', '\_');
+  end if;
+end;
+$$;
+comment on function net.customers_holding(text) is
+'The customers who hold now the IP address, MAC address or device serial number a search names.';
+revoke all on function net.customers_holding(text) from public;
+grant execute on function net.customers_holding(text) to mango_staff;
+
 create or replace function net.customer_addresses(p_customer_id bigint, p_period tstzrange)
 returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint)
 language sql stable security invoker set search_path = ''
