@@ -525,7 +525,6 @@ class Planner:
         self.n = customers
         self.icos: set[str] = set()
         self.phone_seq = 0
-        self.ip_seq = 10
         self.service_seq = 0
         self.customers: list[CustomerPlan] = []
         self.services: list[ServicePlan] = []
@@ -566,14 +565,6 @@ class Planner:
     def landline_number(self) -> str:
         self.phone_seq += 1
         return f"+42053{self.phone_seq + 1000000:07d}"
-
-    def ip(self) -> str:
-        n = self.ip_seq
-        self.ip_seq += 1
-        return f"100.{64 + (n >> 16) % 64}.{(n >> 8) & 255}.{n & 255}"
-
-    def mac(self) -> str:
-        return "a4:91:b1:" + ":".join(f"{self.rng.randint(0, 255):02x}" for _ in range(3))
 
     def gps(self, town: Town) -> tuple[float, float]:
         return (
@@ -815,9 +806,9 @@ class Planner:
         ]
         for k, cls in enumerate(kinds):
             params: dict[str, str] = {}
-            if cls == "internet":
-                params = {"ip_address": self.ip(), "mac_address": self.mac()}
-            elif cls == "voice":
+            # An internet service's addresses and MAC come from the network inventory (IPAM and
+            # the CPE), not from parameters: the demo's network step assigns them.
+            if cls == "voice":
                 params = {"phone_number": self.landline_number()}
             elif cls == "tv":
                 params = {"stb_count": str(self.rng.choices((1, 2, 3), weights=(75, 20, 5))[0])}
@@ -1364,36 +1355,6 @@ class Loader:
                 500,
                 None,
                 True,
-                20,
-            ),
-            (
-                "service",
-                "internet",
-                "ip_address",
-                "IP adresa",
-                "ip",
-                None,
-                False,
-                None,
-                None,
-                None,
-                None,
-                True,
-                10,
-            ),
-            (
-                "service",
-                "internet",
-                "mac_address",
-                "MAC adresa zařízení",
-                "mac",
-                None,
-                False,
-                None,
-                None,
-                None,
-                None,
-                False,
                 20,
             ),
             (

@@ -9,6 +9,7 @@ import re
 import secrets
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -602,14 +603,14 @@ def test_card_view_asks_for_a_live_session_and_shows_the_database_refusal(
     assert r.status_code == 403 and "You are not allowed to do this" in r.text and nobody in r.text
 
 
-def test_search_box_finds_the_holder_of_an_ip_or_mac_address(
+def test_search_box_finds_the_holder_of_an_ip_or_mac_address_and_the_card_shows_them(
     client: TestClient, admin: psycopg.Connection, operator: int
 ) -> None:
     login(client, make_staff(admin, ["support"]))
     row = admin.execute("select tests.make_customer(%s, 'Kořínková', 'Alžběta')", [operator]).fetchone()
     assert row
     customer = int(row[0])
-    address = f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::7"
+    address = f"2001:db8:e{secrets.token_hex(2)[1:]}:{secrets.token_hex(2)}::7"  # outside the demo's prefixes
     mac = ":".join(["02", *(secrets.token_hex(1) for _ in range(5))])
     admin.execute(
         "with s as (select tests.net_make_service(%(c)s) as id)"
@@ -622,3 +623,7 @@ def test_search_box_finds_the_holder_of_an_ip_or_mac_address(
         rows = client.get("/customers/rows", params={"q": query})
         assert rows.status_code == 200 and f'href="/customers/{customer}"' in rows.text, query
         assert set(re.findall(r'href="/customers/(\d+)"', rows.text)) == {str(customer)}, query
+    # The card shows the service's network now: its address (to the who-had page) and its MAC.
+    card = client.get(f"/customers/{customer}")
+    network = card.text.split('class="small svc-net"')[1].split("</div>")[0]
+    assert f'href="/network/who-had?ip={quote(address)}"' in network and mac in network

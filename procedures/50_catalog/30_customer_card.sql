@@ -14,7 +14,7 @@ as $$
 -- The card of one customer with the tab p_tab open, or null if the caller cannot see the customer.
 -- Keys: customer (the header: the customer's columns, name, operator, parent, branches, first
 -- e-mail and phone, groups, monthly total of running services, counts per tab) and rows (the
--- tab's rows); the details tab adds params and param_defs, the orders tab services, bundles and
+-- tab's rows; a service with its prices, parameters and network: addresses, MACs, devices); the details tab adds params and param_defs, the orders tab services, bundles and
 -- tariffs (with prices); p_tariffs adds the operator's tariffs to the services tab (for the
 -- change-tariff form).
 declare
@@ -76,7 +76,21 @@ begin
                  where st.service_id = s.id and lower(st.valid) > current_date) as planned,
                (select jsonb_agg(jsonb_build_object('name', pp.name, 'value', pp.value, 'unit', pp.unit,
                                                     'type', pp.type) order by pp.position, pp.name)
-                  from crm.parameters pp where pp.entity = 'service' and pp.entity_id = s.id) as params
+                  from crm.parameters pp where pp.entity = 'service' and pp.entity_id = s.id) as params,
+               -- Its network now: addresses and delegated prefixes, MAC addresses, the CPE and the
+               -- access device (with the port) that carry it.
+               (select jsonb_agg(case when family(a.address) = 4 and masklen(a.address) = 32
+                                        or family(a.address) = 6 and masklen(a.address) = 128
+                                      then host(a.address) else a.address::text end order by a.address)
+                  from net.ip_assignments a where a.service_id = s.id and a.valid @> now()) as addresses,
+               (select jsonb_agg(m.mac::text order by m.id)
+                  from net.mac_assignments m where m.service_id = s.id and m.valid @> now()) as macs,
+               (select jsonb_agg(jsonb_build_object('id', nd.id, 'name', nd.name, 'role', sd.role, 'port', ni.name)
+                                 order by sd.role desc, nd.name)
+                  from net.service_devices sd
+                  join net.devices nd on nd.id = sd.device_id
+                  left join net.interfaces ni on ni.id = sd.interface_id
+                 where sd.service_id = s.id and upper_inf(sd.valid)) as devices
           from crm.services s
           join catalog.products p on p.id = s.product_id
           join catalog.classes cl on cl.id = p.class_id

@@ -49,9 +49,9 @@ select lives_ok(
 );
 
 -- A delegated IPv6 prefix and the addresses inside it
-select net.assign_ip('2001:db8:100::/56', :a, null, '2024-01-01') as a56 \gset
+select net.assign_ip('2001:db8:f100::/56', :a, null, '2024-01-01') as a56 \gset
 select throws_ok(
-  format($$select net.assign_ip('2001:db8:100:10::1', %s, null, '2024-05-01')$$, :b),
+  format($$select net.assign_ip('2001:db8:f100:10::1', %s, null, '2024-05-01')$$, :b),
   'MG031', null, 'an address inside a delegated prefix cannot be given to someone else'
 );
 select throws_ok(
@@ -59,7 +59,7 @@ select throws_ok(
   'MG031', null, 'a wider prefix that covers a delegated one is refused'
 );
 select lives_ok(
-  format($$select net.release_ip(%s, '2024-04-01'); select net.assign_ip('2001:db8:100:10::1', %s, null, '2024-04-01')$$,
+  format($$select net.release_ip(%s, '2024-04-01'); select net.assign_ip('2001:db8:f100:10::1', %s, null, '2024-04-01')$$,
          :a56, :b),
   'after the delegation ends, an address inside it can be assigned'
 );
