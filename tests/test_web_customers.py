@@ -5,6 +5,7 @@ suspension, end and restore, the order flow with prices before and after, parame
 from __future__ import annotations
 
 import html as html_lib
+import ipaddress
 import re
 import secrets
 from datetime import date, timedelta
@@ -610,7 +611,8 @@ def test_search_box_finds_the_holder_of_an_ip_or_mac_address_and_the_card_shows_
     row = admin.execute("select tests.make_customer(%s, 'Kořínková', 'Alžběta')", [operator]).fetchone()
     assert row
     customer = int(row[0])
-    address = f"2001:db8:e{secrets.token_hex(2)[1:]}:{secrets.token_hex(2)}::7"  # outside the demo's prefixes
+    # Outside the demo's prefixes; written the way PostgreSQL shows it (no leading zeros).
+    address = str(ipaddress.ip_address(f"2001:db8:e{secrets.token_hex(2)[1:]}:{secrets.token_hex(2)}::7"))
     mac = ":".join(["02", *(secrets.token_hex(1) for _ in range(5))])
     admin.execute(
         "with s as (select tests.net_make_service(%(c)s) as id)"
