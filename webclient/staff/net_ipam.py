@@ -193,6 +193,14 @@ def local_now() -> str:
     return datetime.now(i18n.timezone()).strftime("%Y-%m-%dT%H:%M")
 
 
+def _shown(at: str, lang: str) -> str:
+    """The moment asked about as people write it (the form's value is ``2026-11-26T04:27``)."""
+    try:
+        return i18n.format_datetime(datetime.fromisoformat(at), lang)
+    except ValueError:
+        return at
+
+
 async def _who_had(page: Page, ip_text: str, at_text: str, **forms: Any) -> Response:
     ip = parse_ip(ip_text) if ip_text else None
     at = at_text or local_now()
@@ -217,6 +225,7 @@ async def _who_had(page: Page, ip_text: str, at_text: str, **forms: Any) -> Resp
     context: dict[str, Any] = {
         "ip": ip,
         "query": {"ip": ip_text, "at": at},
+        "at_shown": _shown(at, page.lang),
         "errors": errors,
         "holders": holders,
         "history": history,
