@@ -30,7 +30,10 @@ def routes() -> list[Route]:
         Route(c + "/contracts/{kid:int}/terminate", staff_page(customers.contract_terminate), methods=POST),
         Route(c + "/notes", staff_page(customers.note_add), methods=POST),
         Route(c + "/activate", staff_page(orders.activate), methods=GET_POST),
-        Route(c + "/services/{sid:int}/actions", staff_page(customers.service_actions)),
+        Route(
+            c + "/services/{sid:int}/actions",
+            staff_view(customers.service_actions, customers.ACTIONS_CALL, customers.actions_params),
+        ),
         Route(c + "/services/{sid:int}/{action:str}", staff_page(orders.service_action), methods=POST),
         Route(c + "/orders", staff_page(orders.order_new), methods=POST),
         Route(c + "/orders/{oid:int}/advance", staff_page(orders.order_advance), methods=POST),

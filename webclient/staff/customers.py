@@ -283,14 +283,20 @@ def show_card(
     return view.render("customers_card.html", context, status_code=422 if errors else 200)
 
 
-async def service_actions(page: Page) -> Response:
+ACTIONS_CALL = "crm.customer_card(%(id)s, 'services', true)"
+
+
+def actions_params(request: Request) -> dict[str, Any]:
+    return {"id": int(request.path_params["id"])}
+
+
+async def service_actions(view: View, data: Any) -> Response:
     """The actions menu of one service (change tariff, suspend, block, end, move, restore): the
     card renders it only for the service asked for, the others fetch it when their menu opens."""
-    customer_id, service_id = _cid(page), int(page.request.path_params["sid"])
-    data = await web.fetch_value(page.conn, "select crm.customer_card(%s, 'services', true)", [customer_id])
+    service_id = int(view.request.path_params["sid"])
     service = next((s for s in data["rows"] if s["id"] == service_id), None) if data else None
     if data is None or service is None:
-        return forms.not_found(page, page._("This service does not exist."))
+        return forms.not_found(view, view._("This service does not exist."))
     context = {
         "c": data["customer"],
         "s": service,
@@ -300,7 +306,7 @@ async def service_actions(page: Page) -> Response:
         "values": {},
         "errors": FormErrors(),
     }
-    return page.render("customers_service_actions.html", context)
+    return view.render("customers_service_actions.html", context)
 
 
 def _cid(page: Page) -> int:
