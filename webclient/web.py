@@ -65,15 +65,12 @@ STAFF_RESUME_SQL = (
     " from auth.resume_session(%(token)s)"
 )
 
-# A page that is one function call, in one statement: the subquery resumes the session and switches
-# the role (set_config(…, true) lasts until the statement's transaction ends); the outer select
-# calls the page's function for that row only, so after the switch (OFFSET 0 keeps the subquery
-# from being merged into the outer select). The function is security invoker: it reads as the user.
-VIEW_SQL = (
-    "select u.user_id, u.username, u.full_name, u.language, u.roles, u.db_role, u.csrf_token, {call}"
-    " from (select r.*, set_config('mango.session', %(token)s, true), set_config('role', r.db_role, true)"
-    " from auth.resume_session(%(token)s) r offset 0) u"
-)
+# A page that is one function call, in one statement: the subquery (STAFF_RESUME_SQL) resumes the
+# session and switches the role (set_config(…, true) lasts until the statement's transaction
+# ends); the outer select calls the page's function for that row only, so after the switch (OFFSET
+# 0 keeps the subquery from being merged into the outer select). The function is security invoker:
+# it reads as the user. Its value is the row's last column.
+VIEW_SQL = "select u.*, {call} from (" + STAFF_RESUME_SQL + " offset 0) u"
 
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
@@ -151,10 +148,6 @@ class Templates:
         """``name`` rendered in the language ``context["lang"]``."""
         env = self.environments[i18n.normalise(context.get("lang"))]
         return env.get_template(name).render(context)
-
-
-def make_templates() -> Templates:
-    return Templates()
 
 
 class _TranslateLiterals(jinja2.ext.Extension):
@@ -545,7 +538,7 @@ def staff_view(
                 return forbidden(request, User(*found[:7]) if found else None)
         if row is None:
             return login_redirect(request)
-        return await handler(View(request, User(*row[:7])), row[7])
+        return await handler(View(request, User(*row[:7])), row[-1])
 
     return endpoint
 

@@ -5,6 +5,26 @@
 -- card again with the form's errors. It runs as the caller (security invoker): what the role may
 -- not read it does not get.
 
+create or replace function crm.customer_card_tariffs(p_operator_id bigint)
+returns jsonb
+language plpgsql stable security invoker set search_path = ''
+as $$
+-- The tariffs an operator sells, with today's price, for the card's order and change-tariff forms.
+begin
+  return (
+    select coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name, 'product_id', p.id,
+                                                 'price', (select tp.monthly_with_vat
+                                                             from catalog.tariff_price(t.id, current_date) tp))
+                              order by p.name, t.position, t.name), '[]')
+      from catalog.tariffs t join catalog.products p on p.id = t.product_id
+     where p.operator_id = p_operator_id and p.active and t.active);
+end;
+$$;
+comment on function crm.customer_card_tariffs(bigint) is
+'The tariffs an operator sells, with today''s price, as JSON for the customer card.';
+revoke all on function crm.customer_card_tariffs(bigint) from public;
+grant execute on function crm.customer_card_tariffs(bigint) to mango_staff;
+
 create or replace function crm.customer_card(
     p_customer bigint, p_tab text default 'services', p_tariffs boolean default false
 )
@@ -107,11 +127,7 @@ begin
                   || jsonb_build_object('counts', v_customer -> 'counts' || jsonb_build_object('services', v_card -> 'count'));
     v_card := jsonb_build_object('rows', v_card -> 'rows');
     if p_tariffs then
-      v_card := v_card || jsonb_build_object('tariffs', coalesce((
-        select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name, 'product_id', p.id)
-                         order by p.name, t.position, t.name)
-          from catalog.tariffs t join catalog.products p on p.id = t.product_id
-         where p.operator_id = v_operator and p.active and t.active), '[]'));
+      v_card := v_card || jsonb_build_object('tariffs', crm.customer_card_tariffs(v_operator));
     end if;
     return v_card || jsonb_build_object('customer', v_customer);
   end if;
@@ -136,10 +152,7 @@ begin
                                   where p.entity = 'customer' and p.entity_id = p_customer), '{}'),
              'param_defs', coalesce((
                select jsonb_agg(to_jsonb(d) order by d.position, d.name)
-                 from (select id, code, name, type, choices, required, pattern, min_value, max_value, unit,
-                              show_in_lists, class_id, position
-                         from crm.parameter_definitions
-                        where entity = 'customer' and active) d), '[]'))
+                 from crm.parameter_definitions d where d.entity = 'customer' and d.active), '[]'))
       into v_card;
   when 'places' then
     select jsonb_build_object('rows', coalesce(jsonb_agg(to_jsonb(d) || jsonb_build_object(
@@ -177,13 +190,7 @@ begin
                  left join catalog.bundles b on b.id = r.bundle_id
                  left join auth.users u on u.id = r.salesperson_id
                 where r.customer_id = p_customer), '[]'),
-             'tariffs', coalesce((
-               select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name,
-                                                   'price', (select tp.monthly_with_vat
-                                                               from catalog.tariff_price(t.id, current_date) tp))
-                                order by p.name, t.position, t.name)
-                 from catalog.tariffs t join catalog.products p on p.id = t.product_id
-                where p.operator_id = v_operator and p.active and t.active), '[]'),
+             'tariffs', crm.customer_card_tariffs(v_operator),
              'services', coalesce((
                select jsonb_agg(jsonb_build_object('id', s.id, 'product', p.name, 'tariff', t.name, 'state', s.state)
                                 order by s.id)

@@ -94,8 +94,11 @@ comment on function net.who_had(inet, timestamptz) is
 revoke all on function net.who_had(inet, timestamptz) from public;
 grant execute on function net.who_had(inet, timestamptz) to mango_staff, mango_agent, mango_flow;
 
+-- Until it also said what matched (nothing read it).
+drop function if exists net.customers_holding(text);
+
 create or replace function net.customers_holding(p_query text)
-returns table (customer_id bigint, matched text)
+returns table (customer_id bigint)
 language plpgsql stable security invoker set search_path = ''
 as $$
 -- The customers who hold now what a search query names, when it is a network identifier (CRM-6):
@@ -113,7 +116,7 @@ begin
      or (v_query ~ '^[0-9a-f]{12}$' and v_query ~ '[a-f]') then
     v_mac := v_query::macaddr;
     return query
-      select distinct coalesce(s.customer_id, ds.customer_id), 'MAC ' || m.mac::text
+      select distinct coalesce(s.customer_id, ds.customer_id)
         from net.mac_assignments m
         left join crm.services s on s.id = m.service_id
         left join net.service_devices sd on sd.device_id = m.device_id and upper_inf(sd.valid) and m.service_id is null
@@ -128,18 +131,18 @@ begin
       return;  -- looked like an address but is not one
     end;
     return query
-      select distinct w.customer_id, 'IP ' || host(v_inet)
+      select distinct w.customer_id
         from net.who_had(v_inet, now()) w
        where w.customer_id is not null;
     return;
   end if;
   if v_query ~ '^[0-9a-z][0-9a-z/_.-]{3,}$' and v_query ~ '\d' then
     return query
-      select distinct s.customer_id, 'S/N ' || d.serial_no
+      select distinct s.customer_id
         from net.devices d
         join net.service_devices sd on sd.device_id = d.id and upper_inf(sd.valid)
         join crm.services s on s.id = sd.service_id
-       where d.serial_no ilike replace(replace(replace(v_query, '\', '\\'), '%', '\%'), '_', '\_');
+       where d.serial_no ilike replace(v_query, '_', '\_');  -- the pattern above admits no % or \
   end if;
 end;
 $$;

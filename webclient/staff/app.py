@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The staff app; its lifespan opens the ``mango_web`` pool and closes it on shutdown."""
     settings = settings or settings_mod.load()
     pool = web.make_pool(settings)
-    templates = web.make_templates()
+    templates = web.Templates()
     templates.set_global("nav", NAV)
 
     @asynccontextmanager
