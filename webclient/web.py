@@ -70,7 +70,7 @@ STAFF_RESUME_SQL = (
 # ends); the outer select calls the page's function for that row only, so after the switch (OFFSET
 # 0 keeps the subquery from being merged into the outer select). The function is security invoker:
 # it reads as the user. Its value is the row's last column.
-VIEW_SQL = "select u.*, {call} from (" + STAFF_RESUME_SQL + " offset 0) u"
+VIEW_SQL = "select u.*, {call} from (" + STAFF_RESUME_SQL + " offset 0) u"  # noqa: S608 (constants of the code)
 
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
