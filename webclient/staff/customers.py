@@ -338,11 +338,7 @@ async def customer_save(page: Page) -> Response:
     values["parent"] = page.field("parent")
     values["parent_id"] = None
     if values["parent"]:
-        values["parent_id"] = await web.fetch_value(
-            page.conn,
-            "select id from crm.customers where customer_no = %(n)s or vs = %(n)s limit 1",
-            {"n": values["parent"]},
-        )
+        values["parent_id"] = await forms.find_customer(page, values["parent"])
         if values["parent_id"] is None:
             errors.fields["parent"] = page._("No customer has this number or VS.")
     defs = await web.fetch_all(page.conn, PARAM_DEFS_SQL, ["customer"])

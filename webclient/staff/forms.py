@@ -7,11 +7,12 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
 from starlette.responses import Response
 
+from webclient import web
 from webclient.web import FormErrors, Page, View, errors_from
 
 T = TypeVar("T")
@@ -103,5 +104,11 @@ def all_or_nothing(errors: FormErrors) -> None:
         raise psycopg.Rollback()
 
 
-def choices(values: list[dict[str, Any]], key: str = "id") -> dict[Any, dict[str, Any]]:
-    return {v[key]: v for v in values}
+async def find_customer(page: Page, number: str) -> int | None:
+    """The customer a form names by customer number or variable symbol (a number before a VS)."""
+    return await web.fetch_value(
+        page.conn,
+        "select id from crm.customers where customer_no = %(n)s or vs = %(n)s"
+        " order by customer_no = %(n)s desc, id limit 1",
+        {"n": number},
+    )

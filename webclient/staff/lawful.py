@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from webclient import i18n, web
+from webclient.staff import forms
 from webclient.web import FormErrors, Page
 
 PARTS = ("subscribers", "flows")
@@ -358,11 +359,7 @@ async def _customer_query(page: Page, case_id: int) -> Response:
     if not values["customer"]:
         errors.fields["customer"] = page._("Give the customer number or variable symbol.")
     else:
-        customer_id = await web.fetch_value(
-            page.conn,
-            "select id from crm.customers where customer_no = %(n)s or vs = %(n)s limit 1",
-            {"n": values["customer"]},
-        )
+        customer_id = await forms.find_customer(page, values["customer"])
         if customer_id is None:
             errors.fields["customer"] = page._("There is no customer with this number.")
     start = _date_or_none(values["period_from"])

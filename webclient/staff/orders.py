@@ -186,11 +186,7 @@ async def service_action(page: Page) -> Response:
         "to_no": shown["to"],
     }
     if action == "move" and not errors:
-        params["to"] = await web.fetch_value(
-            page.conn,
-            "select id from crm.customers where customer_no = %(n)s or vs = %(n)s limit 1",
-            {"n": shown["to"]},
-        )
+        params["to"] = await forms.find_customer(page, shown["to"])
         if params["to"] is None:
             errors.fields["to"] = page._("No customer has this number or VS.")
     if not errors:
