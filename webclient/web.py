@@ -236,19 +236,22 @@ def _environment(lang: str) -> jinja2.Environment:
     return env
 
 
-def _sidebar(env: jinja2.Environment) -> Callable[[str, bool, str, bool], Markup]:
-    """The left navigation, rendered once per (language, admin, officer, active item) and kept."""
-    rendered: dict[tuple[str, bool, bool, str], Markup] = {}
+def _sidebar(env: jinja2.Environment) -> Callable[[bool, str, bool], Markup]:
+    """The left navigation, rendered once per (admin, officer, active item) in the environment's
+    language and kept."""
+    rendered: dict[tuple[bool, bool, str], Markup] = {}
+    hrefs: list[str] = []
 
-    def sidebar(lang: str, is_admin: bool, path: str, is_officer: bool = False) -> Markup:
-        nav: Any = env.globals.get("nav") or []
-        hrefs = [i["href"] for _, items in nav for i in items if i.get("href")]
+    def sidebar(is_admin: bool, path: str, is_officer: bool = False) -> Markup:
+        if not hrefs:  # the navigation is a global set after the environment is made
+            nav: Any = env.globals.get("nav") or []
+            hrefs.extend(i["href"] for _, items in nav for i in items if i.get("href"))
         matching = [h for h in hrefs if path == h or (h != "/" and path.startswith(h + "/"))]
         active = max(matching, key=len, default="")
-        key = (lang, is_admin, is_officer, active)
+        key = (is_admin, is_officer, active)
         if key not in rendered:
             html = env.get_template("_sidebar.html").render(
-                lang=lang, is_admin=is_admin, is_officer=is_officer, active=active
+                is_admin=is_admin, is_officer=is_officer, active=active
             )
             rendered[key] = Markup(html)
         return rendered[key]

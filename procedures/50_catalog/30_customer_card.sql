@@ -5,25 +5,32 @@
 -- card again with the form's errors. It runs as the caller (security invoker): what the role may
 -- not read it does not get.
 
-create or replace function crm.customer_card_tariffs(p_operator_id bigint)
+-- Until the customer's own prices were shown (crm.tariffs_for_customer).
+drop function if exists crm.customer_card_tariffs(bigint);
+
+create or replace function crm.tariffs_for_customer(p_customer_id bigint)
 returns jsonb
 language plpgsql stable security invoker set search_path = ''
 as $$
--- The tariffs an operator sells, with today's price, for the card's order and change-tariff forms.
+-- The tariffs the customer's operator sells, each with what it would cost this customer today on
+-- its own (catalog.price_for: the list price less the customer's group discount), for the forms
+-- that activate, order or change a tariff.
 begin
   return (
     select coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name, 'product_id', p.id,
-                                                 'price', (select tp.monthly_with_vat
-                                                             from catalog.tariff_price(t.id, current_date) tp))
+                                                 'class_id', p.class_id, 'price', pf.monthly_with_vat)
                               order by p.name, t.position, t.name), '[]')
-      from catalog.tariffs t join catalog.products p on p.id = t.product_id
-     where p.operator_id = p_operator_id and p.active and t.active);
+      from crm.customers c
+      join catalog.products p on p.operator_id = c.operator_id and p.active
+      join catalog.tariffs t on t.product_id = p.id and t.active
+      left join lateral catalog.price_for(t.id, current_date, null, c.id) pf on true
+     where c.id = p_customer_id);
 end;
 $$;
-comment on function crm.customer_card_tariffs(bigint) is
-'The tariffs an operator sells, with today''s price, as JSON for the customer card.';
-revoke all on function crm.customer_card_tariffs(bigint) from public;
-grant execute on function crm.customer_card_tariffs(bigint) to mango_staff;
+comment on function crm.tariffs_for_customer(bigint) is
+'The tariffs a customer can order, with what each would cost them today, as JSON.';
+revoke all on function crm.tariffs_for_customer(bigint) from public;
+grant execute on function crm.tariffs_for_customer(bigint) to mango_staff;
 
 create or replace function crm.customer_card(
     p_customer bigint, p_tab text default 'services', p_tariffs boolean default false
@@ -127,7 +134,7 @@ begin
                   || jsonb_build_object('counts', v_customer -> 'counts' || jsonb_build_object('services', v_card -> 'count'));
     v_card := jsonb_build_object('rows', v_card -> 'rows');
     if p_tariffs then
-      v_card := v_card || jsonb_build_object('tariffs', crm.customer_card_tariffs(v_operator));
+      v_card := v_card || jsonb_build_object('tariffs', crm.tariffs_for_customer(p_customer));
     end if;
     return v_card || jsonb_build_object('customer', v_customer);
   end if;
@@ -190,7 +197,7 @@ begin
                  left join catalog.bundles b on b.id = r.bundle_id
                  left join auth.users u on u.id = r.salesperson_id
                 where r.customer_id = p_customer), '[]'),
-             'tariffs', crm.customer_card_tariffs(v_operator),
+             'tariffs', crm.tariffs_for_customer(p_customer),
              'services', coalesce((
                select jsonb_agg(jsonb_build_object('id', s.id, 'product', p.name, 'tariff', t.name, 'state', s.state)
                                 order by s.id)
@@ -242,3 +249,27 @@ revoke all on function crm.customer_card(bigint, text, boolean) from public;
 -- mango_web: the web client names the function in the statement that switches to the user's role,
 -- and execute is checked before the switch; the function itself runs as the user.
 grant execute on function crm.customer_card(bigint, text, boolean) to mango_staff, mango_web;
+
+create or replace function crm.service_actions(p_customer bigint, p_service bigint)
+returns jsonb
+language plpgsql stable security invoker set search_path = ''
+as $$
+-- What a service's actions menu needs when it is fetched on its own (the card renders it in place
+-- for the service asked for): the service's state, end and tariff, and the tariffs to change to.
+-- Null if the caller cannot see the service or it is not the customer's.
+begin
+  return (
+    select jsonb_build_object(
+             'customer', jsonb_build_object('id', s.customer_id),
+             'service', jsonb_build_object('id', s.id, 'state', s.state, 'valid_to', upper(s.valid),
+                                           'tariff_id', crm.current_tariff(s.id)),
+             'tariffs', crm.tariffs_for_customer(s.customer_id))
+      from crm.services s
+     where s.id = p_service and s.customer_id = p_customer);
+end;
+$$;
+comment on function crm.service_actions(bigint, bigint) is
+'A service''s state and the tariffs to change to, as JSON for its actions menu.';
+revoke all on function crm.service_actions(bigint, bigint) from public;
+-- mango_web: named in the statement that switches to the user's role (see crm.customer_card).
+grant execute on function crm.service_actions(bigint, bigint) to mango_staff, mango_web;

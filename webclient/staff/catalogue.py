@@ -4,7 +4,6 @@ change it. The database enforces that: anyone else gets the "not allowed" page."
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from starlette.responses import Response
@@ -327,11 +326,7 @@ async def tariff(page: Page) -> Response:
     values.update(
         id=tariff_id, position=forms.parse_int(page, "position", errors) or 100, active=page.checked("active")
     )
-    for d in defs:
-        key = f"p_{d['code']}"
-        values[key] = (
-            ("true" if page.checked(key) else "false") if d["type"] == "boolean" else page.field(key)
-        )
+    values.update(forms.parameter_values(page, defs))
     if not errors:
         async with page.conn.transaction():
             await collect(
@@ -343,18 +338,7 @@ async def tariff(page: Page) -> Response:
                     values,
                 ),
             )
-            for d in defs:
-                code, value = d["code"], values[f"p_{d['code']}"]
-                await collect(
-                    page,
-                    errors,
-                    partial(
-                        page.conn.execute,
-                        "select crm.set_parameter('tariff', %s, %s, %s)",
-                        [tariff_id, code, value],
-                    ),
-                    prefix="p_",
-                )
+            await forms.save_parameters(page, errors, "tariff", tariff_id, defs, values)
             forms.all_or_nothing(errors)
     if errors:
         return await _tariff_page(page, tariff_id, form="tariff", values=values, errors=errors)

@@ -235,8 +235,8 @@ async def card(
         target = _asked_service(page.request)
     data = await web.fetch_value(
         page.conn,
-        "select crm.customer_card(%s, %s, %s)",
-        [customer_id, tab, tab == "services" and target is not None],
+        "select " + CARD_CALL,
+        {"id": customer_id, "tab": tab, "tariffs": tab == "services" and target is not None},
     )
     return show_card(page, data, tab, form=form, values=values, errors=errors, target=target)
 
@@ -263,7 +263,6 @@ def show_card(
         "values": values or {},
         "errors": errors or FormErrors(),
         "target": target,
-        "today": query.get("on", ""),
     }
     for extra in ("tariffs", "services", "bundles"):
         if extra in data:
@@ -283,25 +282,24 @@ def show_card(
     return view.render("customers_card.html", context, status_code=422 if errors else 200)
 
 
-ACTIONS_CALL = "crm.customer_card(%(id)s, 'services', true)"
+ACTIONS_CALL = "crm.service_actions(%(id)s, %(sid)s)"
 
 
 def actions_params(request: Request) -> dict[str, Any]:
-    return {"id": int(request.path_params["id"])}
+    return {"id": int(request.path_params["id"]), "sid": int(request.path_params["sid"])}
 
 
 async def service_actions(view: View, data: Any) -> Response:
     """The actions menu of one service (change tariff, suspend, block, end, move, restore): the
     card renders it only for the service asked for, the others fetch it when their menu opens."""
-    service_id = int(view.request.path_params["sid"])
-    service = next((s for s in data["rows"] if s["id"] == service_id), None) if data else None
-    if data is None or service is None:
+    if data is None:
         return forms.not_found(view, view._("This service does not exist."))
+    service = data["service"]
     context = {
         "c": data["customer"],
         "s": service,
         "tariffs": data["tariffs"],
-        "target": service_id,
+        "target": service["id"],
         "form": "",
         "values": {},
         "errors": FormErrors(),
@@ -343,28 +341,13 @@ async def customer_save(page: Page) -> Response:
             errors.fields["parent"] = page._("No customer has this number or VS.")
     defs = await web.fetch_all(page.conn, PARAM_DEFS_SQL, ["customer"])
     group_ids = [int(str(v)) for v in (page.form.getlist("group") if page.form else []) if str(v).isdigit()]
-    for d in defs:
-        key = f"p_{d['code']}"
-        values[key] = (
-            ("true" if page.checked(key) else "false") if d["type"] == "boolean" else page.field(key)
-        )
+    values.update(forms.parameter_values(page, defs))
     if not errors:
         async with page.conn.transaction():
             failed = FormErrors()
             await collect(page, failed, lambda: page.conn.execute(UPDATE_SQL, values))
             forms.merge(errors, forms.rename(failed, {"parent_id": "parent"}))
-            for d in defs:
-                code, value = d["code"], values[f"p_{d['code']}"]
-                await collect(
-                    page,
-                    errors,
-                    partial(
-                        page.conn.execute,
-                        "select crm.set_parameter('customer', %s, %s, %s)",
-                        [customer_id, code, value],
-                    ),
-                    prefix="p_",
-                )
+            await forms.save_parameters(page, errors, "customer", customer_id, defs, values)
             await collect(
                 page,
                 errors,

@@ -7,7 +7,8 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 import psycopg
 from starlette.responses import Response
@@ -96,6 +97,40 @@ async def collect(
             raise
         merge(errors, failed, prefix)
         return None
+
+
+def parameter_values(page: Page, defs: list[dict[str, Any]]) -> dict[str, str]:
+    """The form's values of typed parameters (RPT-3), keyed ``p_<code>``; a checkbox is true/false."""
+    values = {}
+    for d in defs:
+        key = f"p_{d['code']}"
+        values[key] = (
+            ("true" if page.checked(key) else "false") if d["type"] == "boolean" else page.field(key)
+        )
+    return values
+
+
+async def save_parameters(
+    page: Page,
+    errors: FormErrors,
+    entity: str,
+    entity_id: int,
+    defs: list[dict[str, Any]],
+    values: dict[str, Any],
+) -> None:
+    """Each parameter through ``crm.set_parameter`` in its own savepoint, so that every wrong value
+    shows beside its own field (``p_<code>``)."""
+    for d in defs:
+        await collect(
+            page,
+            errors,
+            partial(
+                page.conn.execute,
+                "select crm.set_parameter(%s, %s, %s, %s)",
+                [entity, entity_id, d["code"], values[f"p_{d['code']}"]],
+            ),
+            prefix="p_",
+        )
 
 
 def all_or_nothing(errors: FormErrors) -> None:

@@ -19,21 +19,16 @@ from webclient.web import FormErrors, Page
 
 ACTIVATE_SQL = """
 select c.id, crm.customer_name(c) as name, c.customer_no, c.vs, c.state, c.operator_id,
-       coalesce((select jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'product', p.name,
-                                                     'class_id', p.class_id,
-                                                     'price', (select tp.monthly_with_vat
-                                                                 from catalog.tariff_price(t.id, current_date) tp))
-                                  order by p.name, t.position, t.name)
-                   from catalog.tariffs t join catalog.products p on p.id = t.product_id
-                  where p.operator_id = c.operator_id and p.active and t.active), '[]') as tariffs,
+       crm.tariffs_for_customer(c.id) as tariffs,
        coalesce((select jsonb_agg(jsonb_build_object(
                    'id', b.id, 'name', b.name,
                    'items', (select jsonb_agg(jsonb_build_object('tariff', t.name, 'product', p.name,
                                                                  'discount', i.discount_percent) order by i.id)
                                from catalog.bundle_items i join catalog.tariffs t on t.id = i.tariff_id
                                join catalog.products p on p.id = t.product_id where i.bundle_id = b.id),
-                   'price', (select sum(round(tp.monthly_with_vat * (1 - i.discount_percent / 100), 2))
-                               from catalog.bundle_items i, catalog.tariff_price(i.tariff_id, current_date) tp
+                   'price', (select sum(pf.monthly_with_vat)
+                               from catalog.bundle_items i
+                              cross join lateral catalog.price_for(i.tariff_id, current_date, b.id, c.id) pf
                               where i.bundle_id = b.id)) order by b.name)
                    from catalog.bundles b where b.operator_id = c.operator_id and b.active), '[]') as bundles,
        coalesce((select jsonb_agg(jsonb_build_object('id', d.id,
