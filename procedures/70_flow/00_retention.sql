@@ -50,6 +50,18 @@ comment on function flow.partition_day(text) is
 revoke all on function flow.partition_day(text) from public;
 grant execute on function flow.partition_day(text) to mango_flow, mango_agent_scheduler, mango_agent_flowcollector;
 
+create or replace function flow.partition_name(p_parent text, p_day date)
+returns text
+language sql immutable security invoker set search_path = ''
+as $$
+  select p_parent || '_p' || to_char(p_day, 'YYYYMMDD');
+$$;
+comment on function flow.partition_name(text, date) is
+'The name of the daily partition of flow.flows or flow.nat_events (p_parent) for a UTC day (see flow.partition_day).';
+revoke all on function flow.partition_name(text, date) from public;
+grant execute on function flow.partition_name(text, date)
+to mango_agent_flowcollector, mango_agent_scheduler, mango_admin;
+
 create or replace function flow.partitions()
 returns table (parent text, relname text, day date, row_estimate bigint, closed boolean)
 language sql stable security invoker set search_path = ''
@@ -96,7 +108,7 @@ begin
      where d is not null and (d + 1)::timestamp at time zone 'UTC' > now() - flow.retention()
      order by d
   loop
-    v_name := p_parent || '_p' || to_char(v_day, 'YYYYMMDD');
+    v_name := flow.partition_name(p_parent, v_day);
     continue when to_regclass('flow.' || v_name) is not null;
     v_from := v_day::timestamp at time zone 'UTC';
     v_to := (v_day + 1)::timestamp at time zone 'UTC';
@@ -187,6 +199,30 @@ comment on function flow.close_partitions() is
 revoke all on function flow.close_partitions() from public;
 grant execute on function flow.close_partitions() to mango_agent_scheduler, mango_admin;
 
+create or replace function flow.has_summary(p_day date, p_relation text)
+returns boolean
+language sql stable security invoker set search_path = ''
+as $$
+  select exists (select from flow.retention_log l
+                  where l.kind = 'summary' and l.day = p_day and l.relation = p_relation);
+$$;
+comment on function flow.has_summary(date, text) is
+'Whether a UTC day was summarised into p_relation (flow.daily_traffic or crm.customer_traffic).';
+revoke all on function flow.has_summary(date, text) from public;
+grant execute on function flow.has_summary(date, text) to mango_agent_scheduler, mango_admin;
+
+create or replace function flow.flows_purged(p_day date)
+returns boolean
+language sql stable security invoker set search_path = ''
+as $$
+  select exists (select from flow.retention_log l
+                  where l.kind = 'purge' and l.relation = 'flow.' || flow.partition_name('flows', p_day));
+$$;
+comment on function flow.flows_purged(date) is
+'Whether the flows of a UTC day were purged after the retention period (then its summaries stay as they are).';
+revoke all on function flow.flows_purged(date) from public;
+grant execute on function flow.flows_purged(date) to mango_agent_scheduler, mango_admin;
+
 create or replace function flow.summarize_day(p_day date)
 returns bigint
 language plpgsql volatile security definer set search_path = ''
@@ -198,8 +234,7 @@ declare
   v_networks inet[];
   v_rows bigint;
 begin
-  if exists (select from flow.retention_log l
-              where l.kind = 'purge' and l.relation = 'flow.flows_p' || to_char(p_day, 'YYYYMMDD')) then
+  if flow.flows_purged(p_day) then
     raise exception 'the flows of % were purged after the retention period; its summary is kept as it is', p_day
       using errcode = 'MG711';
   end if;
@@ -209,23 +244,17 @@ begin
    where s.key = 'customer_networks';
   delete from flow.daily_traffic where day = p_day;
   insert into flow.daily_traffic (day, address, bytes_in, bytes_out, packets_in, packets_out, flows)
-  select p_day, t.address, sum(t.bytes_in), sum(t.bytes_out), sum(t.packets_in), sum(t.packets_out), sum(t.flows)
-    from (
-      select f.dst_addr as address,
-             sum(f.bytes * f.sampling)::bigint as bytes_in, 0::bigint as bytes_out,
-             sum(f.packets * f.sampling)::bigint as packets_in, 0::bigint as packets_out, count(*) as flows
-        from flow.flows f
-       where f.flow_start >= v_from and f.flow_start < v_to
-         and (cardinality(v_networks) = 0 or f.dst_addr <<= any(v_networks))
-       group by f.dst_addr
-      union all
-      select f.src_addr, 0, sum(f.bytes * f.sampling)::bigint, 0, sum(f.packets * f.sampling)::bigint, count(*)
-        from flow.flows f
-       where f.flow_start >= v_from and f.flow_start < v_to
-         and (cardinality(v_networks) = 0 or f.src_addr <<= any(v_networks))
-       group by f.src_addr
-    ) t
-   group by t.address;
+  select p_day, v.address,
+         sum(case when v.inbound then f.bytes * f.sampling else 0 end)::bigint,
+         sum(case when v.inbound then 0 else f.bytes * f.sampling end)::bigint,
+         sum(case when v.inbound then f.packets * f.sampling else 0 end)::bigint,
+         sum(case when v.inbound then 0 else f.packets * f.sampling end)::bigint,
+         count(*)
+    from flow.flows f
+   cross join lateral (values (f.dst_addr, true), (f.src_addr, false)) as v (address, inbound)
+   where f.flow_start >= v_from and f.flow_start < v_to
+     and (cardinality(v_networks) = 0 or v.address <<= any(v_networks))
+   group by v.address;
   get diagnostics v_rows = row_count;
   insert into flow.retention_log (kind, day, relation, row_count, db_role, detail)
   values ('summary', p_day, 'flow.daily_traffic', v_rows, session_user, 'daily traffic per address');
@@ -248,8 +277,9 @@ as $$
 -- customer) is summarised first, so the summaries outlive the flows.
 declare
   v_retention interval := coalesce(p_retention, flow.retention());
-  v_cutoff timestamptz := now() - coalesce(p_retention, flow.retention());
+  v_cutoff timestamptz := now() - v_retention;
   v_part record;
+  v_default record;
   v_rows bigint;
 begin
   if v_retention < interval '1 day' then
@@ -257,21 +287,18 @@ begin
   end if;
   perform pg_advisory_xact_lock(hashtext('flow.create_partitions'));
   for v_part in
-    select p.parent, p.relname, p.day, p.row_estimate from flow.partitions() p
+    select p.parent, p.relname, p.day from flow.partitions() p
      where (p.day + 1)::timestamp at time zone 'UTC' <= v_cutoff
      order by p.day, p.parent
   loop
-    if v_part.parent = 'flows' and not exists (
-         select from flow.retention_log l
-          where l.kind = 'summary' and l.day = v_part.day and l.relation = 'flow.daily_traffic') then
+    if v_part.parent = 'flows' and not flow.has_summary(v_part.day, 'flow.daily_traffic') then
       perform flow.summarize_day(v_part.day);
     end if;
     -- Per customer too (procedures/70_flow/10_traffic.sql): kept after the flows are gone.
-    if v_part.parent = 'flows' and not exists (
-         select from flow.retention_log l
-          where l.kind = 'summary' and l.day = v_part.day and l.relation = 'crm.customer_traffic') then
+    if v_part.parent = 'flows' and not flow.has_summary(v_part.day, 'crm.customer_traffic') then
       perform flow.summarize_customers(v_part.day);
     end if;
+    -- The exact count (not the planner's estimate) is the evidence the log keeps.
     execute format('select count(*) from flow.%I', v_part.relname) into v_rows;
     execute format('drop table flow.%I', v_part.relname);
     insert into flow.retention_log (kind, retention, day, relation, row_count, db_role, detail)
@@ -282,26 +309,22 @@ begin
     row_count := v_rows;
     return next;
   end loop;
-  delete from flow.flows_default where flow_start < v_cutoff;
-  get diagnostics v_rows = row_count;
-  if v_rows > 0 then
-    insert into flow.retention_log (kind, retention, relation, row_count, db_role, detail)
-    values ('purge', v_retention, 'flow.flows_default', v_rows, session_user, 'old rows deleted');
-    relation := 'flow.flows_default';
-    day := null;
-    row_count := v_rows;
-    return next;
-  end if;
-  delete from flow.nat_events_default where event_time < v_cutoff;
-  get diagnostics v_rows = row_count;
-  if v_rows > 0 then
-    insert into flow.retention_log (kind, retention, relation, row_count, db_role, detail)
-    values ('purge', v_retention, 'flow.nat_events_default', v_rows, session_user, 'old rows deleted');
-    relation := 'flow.nat_events_default';
-    day := null;
-    row_count := v_rows;
-    return next;
-  end if;
+  -- Old rows outside every daily partition.
+  for v_default in
+    select d.relname, d.time_column
+      from (values ('flows_default', 'flow_start'), ('nat_events_default', 'event_time')) as d (relname, time_column)
+  loop
+    execute format('delete from flow.%I where %I < $1', v_default.relname, v_default.time_column) using v_cutoff;
+    get diagnostics v_rows = row_count;
+    if v_rows > 0 then
+      insert into flow.retention_log (kind, retention, relation, row_count, db_role, detail)
+      values ('purge', v_retention, 'flow.' || v_default.relname, v_rows, session_user, 'old rows deleted');
+      relation := 'flow.' || v_default.relname;
+      day := null;
+      row_count := v_rows;
+      return next;
+    end if;
+  end loop;
 end;
 $$;
 comment on function flow.purge(interval) is

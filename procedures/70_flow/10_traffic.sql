@@ -23,8 +23,7 @@ begin
   if p_day is null then
     raise exception 'which day?' using errcode = 'MG710';
   end if;
-  if exists (select from flow.retention_log l
-              where l.kind = 'purge' and l.relation = 'flow.flows_p' || to_char(p_day, 'YYYYMMDD')) then
+  if flow.flows_purged(p_day) then
     raise exception 'the flows of % were purged after the retention period; its customer summary is kept as it is',
                     p_day using errcode = 'MG711';
   end if;
@@ -119,11 +118,8 @@ as $$
   select x.day, x.addresses, x.customers
     from (
       select p.day,
-             not exists (select from flow.retention_log l
-                          where l.kind = 'summary' and l.day = p.day and l.relation = 'flow.daily_traffic') as addresses,
-             not exists (select from flow.retention_log l
-                          where l.kind = 'summary' and l.day = p.day and l.relation = 'crm.customer_traffic')
-               as customers
+             not flow.has_summary(p.day, 'flow.daily_traffic') as addresses,
+             not flow.has_summary(p.day, 'crm.customer_traffic') as customers
         from flow.partitions() p
        where p.parent = 'flows' and p.closed
          and p.day < coalesce(p_before, (now() at time zone 'UTC')::date)

@@ -632,6 +632,8 @@ as $$
 -- customer held the service), with the legally required fields, the NAT translations of those
 -- addresses and their flow records. Returns the query's id.
 declare
+  v_addresses inet[];
+  v_valid tstzrange[];
   v_subscribers jsonb;
   v_flows jsonb;
 begin
@@ -640,17 +642,20 @@ begin
   if p_customer_id is null or not exists (select from crm.customers c where c.id = p_customer_id) then
     raise exception 'there is no such customer' using errcode = 'MG722', column = 'customer';
   end if;
+  select array_agg(a.address), array_agg(a.valid)
+    into v_addresses, v_valid
+    from net.customer_addresses(p_customer_id, p_period) a;
   select coalesce(jsonb_agg(to_jsonb(s) order by s.source, s.nat_start, s.connection_start, s.ip_address,
                             s.private_ip), '[]')
     into v_subscribers
-    from net.customer_addresses(p_customer_id, p_period) ca
+    from unnest(v_addresses, v_valid) as ca (address, valid)
    cross join lateral flow.lawful_answer(ca.address, null, ca.valid, true) s;
   select coalesce(jsonb_agg(to_jsonb(f) order by f.flow_start, f.flow_end, f.src_addr, f.src_port, f.dst_addr,
                             f.dst_port), '[]')
     into v_flows
     from (
       select b.*
-        from net.customer_addresses(p_customer_id, p_period) ca
+        from unnest(v_addresses, v_valid) as ca (address, valid)
        cross join lateral flow.lawful_flows(ca.address, null, ca.valid, p_flow_limit + 1) b
        where not lower_inf(ca.valid) and not upper_inf(ca.valid)
        order by b.flow_start, b.flow_end, b.src_addr, b.src_port, b.dst_addr, b.dst_port
