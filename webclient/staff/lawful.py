@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from webclient import i18n, web
 from webclient.staff import forms
+from webclient.staff.retention import period_text
 from webclient.web import FormErrors, Page
 
 PARTS = ("subscribers", "flows")
@@ -126,12 +127,6 @@ def routes() -> list[Route]:
     ]
 
 
-def _not_found(page: Page, message: str) -> Response:
-    return page.render(
-        "error.html", {"status": 404, "title": page._("Page not found"), "message": message}, 404
-    )
-
-
 def _today() -> date:
     return datetime.now(i18n.timezone()).date()
 
@@ -221,10 +216,10 @@ async def case_new(page: Page) -> Response:
     )
 
 
-async def _case_page(page: Page, case_id: int, **forms: Any) -> Response:
+async def _case_page(page: Page, case_id: int, **given: Any) -> Response:
     case = await web.fetch_one(page.conn, CASE_SQL, [case_id])
     if case is None:
-        return _not_found(page, page._("This case does not exist."))
+        return forms.not_found(page, page._("This case does not exist."))
     now = datetime.now(i18n.timezone())
     context: dict[str, Any] = {
         "case": case,
@@ -252,8 +247,8 @@ async def _case_page(page: Page, case_id: int, **forms: Any) -> Response:
         "kind": "address",
         "today": _today(),
     }
-    context.update({k: v for k, v in forms.items() if v is not None})
-    failed = any(isinstance(v, FormErrors) and v for v in forms.values())
+    context.update({k: v for k, v in given.items() if v is not None})
+    failed = any(isinstance(v, FormErrors) and v for v in given.values())
     return page.render("lawful_case.html", context, status_code=422 if failed else 200)
 
 
@@ -307,12 +302,6 @@ def _flow_limit(page: Page, errors: FormErrors) -> int:
     return int(text)
 
 
-def _place(failed: FormErrors, period_field: str = "period_to") -> FormErrors:
-    """The database names the period as one column; the form has two fields for it."""
-    fields = {(period_field if k == "period" else k): v for k, v in failed.fields.items()}
-    return FormErrors(fields=fields, general=failed.general, state=failed.state)
-
-
 async def _address_query(page: Page, case_id: int) -> Response:
     values = {f: page.field(f) for f in ("address", "port", "period_from", "period_to", "flow_limit")}
     errors = FormErrors()
@@ -348,7 +337,7 @@ async def _address_query(page: Page, case_id: int) -> Response:
         )
         if failed is None:
             return web.redirect(f"/lawful/queries/{query_id}", page._("The query is answered and kept."))
-        errors = _place(failed)
+        errors = forms.rename(failed, {"period": "period_to"})
     return await _case_page(page, case_id, address=values, address_errors=errors, kind="address")
 
 
@@ -385,7 +374,7 @@ async def _customer_query(page: Page, case_id: int) -> Response:
         )
         if failed is None:
             return web.redirect(f"/lawful/queries/{query_id}", page._("The query is answered and kept."))
-        errors = _place(failed)
+        errors = forms.rename(failed, {"period": "period_to"})
     return await _case_page(page, case_id, customer=values, customer_errors=errors, kind="customer")
 
 
@@ -402,12 +391,6 @@ def _protocol(value: int | None) -> str:
     return PROTOCOLS.get(value, str(value))
 
 
-def _retention(page: Page, months: int, days: int) -> str:
-    if days == 0:
-        return page._("{n} months", n=months)
-    return page._("{n} months and {d} days", n=months, d=days)
-
-
 def _ports(first: int | None, last: int | None) -> str:
     if first is None:
         return ""
@@ -418,7 +401,7 @@ async def query_result(page: Page) -> Response:
     query_id = int(page.request.path_params["qid"])
     query = await web.fetch_one(page.conn, QUERY_SQL, [query_id])
     if query is None:
-        return _not_found(page, page._("This query does not exist."))
+        return forms.not_found(page, page._("This query does not exist."))
     rows = await web.fetch_all(page.conn, SUBSCRIBERS_SQL, [query_id])
     for row in rows:
         row["protocol_name"] = _protocol(row["protocol"])
@@ -430,7 +413,7 @@ async def query_result(page: Page) -> Response:
         "lawful_result.html",
         {
             "q": query,
-            "retention": _retention(page, query["retention_months"], query["retention_days"]),
+            "retention": period_text(page, query["retention_months"], query["retention_days"]),
             "holders": [r for r in rows if r["source"] == "assignment"],
             "translations": [r for r in rows if r["source"] == "nat"],
             "flows": flows,
@@ -454,7 +437,7 @@ async def query_export(page: Page) -> Response:
         return web.redirect(f"/lawful/queries/{query_id}", page._("Choose what to export."))
     query = await web.fetch_one(page.conn, QUERY_SQL, [query_id])
     if query is None:
-        return _not_found(page, page._("This query does not exist."))
+        return forms.not_found(page, page._("This query does not exist."))
     cur = await page.conn.execute(
         "select line from flow.export_query(%s, %s) order by line_no", [query_id, part]
     )

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
+from webclient.staff.network import MEDIA
 from webclient.web import Page
 
 NODE_W = 132
@@ -26,7 +27,6 @@ GRID_ROW_H = 50  # rows of a leaf grid
 GRID_COLS = 6  # leaves per row of a leaf grid
 GRID_MIN = 3  # from this many leaf children on, they go into a grid
 MARGIN = 24
-MEDIA = ("fibre", "radio", "copper")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
-from webclient.staff.network import not_found
+from webclient.staff import forms
 from webclient.web import FormErrors, Page
 
 KINDS = ("core", "pop", "provozovna", "tower", "cabinet", "datacenter")
@@ -104,7 +104,7 @@ async def site_detail(page: Page) -> Response:
     site_id = int(page.request.path_params["id"])
     site = await web.fetch_one(page.conn, SITE_SQL, [site_id])
     if site is None:
-        return not_found(page, page._("This site does not exist."))
+        return forms.not_found(page, page._("This site does not exist."))
     values: dict[str, Any] = dict(site)
     errors = FormErrors()
     if page.form is not None:

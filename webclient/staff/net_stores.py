@@ -9,7 +9,8 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
-from webclient.staff.network import int_or_none, not_found
+from webclient.staff import forms
+from webclient.staff.network import MODELS_SQL, int_or_none
 from webclient.web import FormErrors, Page
 
 KINDS = ("warehouse", "technician", "customer", "service", "scrap")
@@ -35,16 +36,18 @@ select st.*, s.code as site_code, u.full_name as technician
 
 DEVICES_SQL = """
 select d.id, d.name, d.serial_no, d.state, m.manufacturer, m.model, m.kind as model_kind,
-       (select sd.service_id from net.service_devices sd
-         where sd.device_id = d.id and upper_inf(sd.valid) order by sd.id desc limit 1) as service_id,
-       (select c.id from net.service_devices sd join crm.services sv on sv.id = sd.service_id
-          join crm.customers c on c.id = sv.customer_id
-         where sd.device_id = d.id and upper_inf(sd.valid) order by sd.id desc limit 1) as customer_id,
-       (select crm.customer_name(c) from net.service_devices sd join crm.services sv on sv.id = sd.service_id
-          join crm.customers c on c.id = sv.customer_id
-         where sd.device_id = d.id and upper_inf(sd.valid) order by sd.id desc limit 1) as customer_name
+       cur.service_id, cur.customer_id, cur.customer_name
   from net.devices d
   left join net.device_models m on m.id = d.model_id
+  left join lateral (
+    select sd.service_id, c.id as customer_id, crm.customer_name(c) as customer_name
+      from net.service_devices sd
+      join crm.services sv on sv.id = sd.service_id
+      join crm.customers c on c.id = sv.customer_id
+     where sd.device_id = d.id and upper_inf(sd.valid)
+     order by sd.id desc
+     limit 1
+  ) cur on true
  where d.store_id = %(id)s
    and (%(after)s::bigint is null or d.id < %(after)s)
  order by d.id desc
@@ -72,7 +75,6 @@ select m.id, m.kind, m.moved_at, m.note, m.service_id, d.id as device_id, d.name
  limit 100
 """
 
-MODELS_SQL = "select id, manufacturer, model, kind from net.device_models order by manufacturer, model"
 STORES_SQL = "select id, name, kind from net.stores where active order by name"
 
 
@@ -109,18 +111,16 @@ async def store_add(page: Page) -> Response:
     )
     if failed is None:
         return web.redirect("/network/stores", page._("Store {name} added.", name=store["name"]))
-    if failed.state == "23505":
-        failed = FormErrors(fields={"name": page._("This value is already used.")}, state=failed.state)
     return await store_list(page, store, failed)
 
 
-async def _card(page: Page, store_id: int, **forms: Any) -> Response:
+async def _card(page: Page, store_id: int, **given: Any) -> Response:
     store = await web.fetch_one(page.conn, STORE_SQL, [store_id])
     if store is None:
-        return not_found(page, page._("This store does not exist."))
+        return forms.not_found(page, page._("This store does not exist."))
     after = int_or_none(page.request.query_params.get("after", ""))
     devices = await web.fetch_all(page.conn, DEVICES_SQL, {"id": store_id, "after": after})
-    failed = any(isinstance(v, FormErrors) and v for v in forms.values())
+    failed = any(isinstance(v, FormErrors) and v for v in given.values())
     context: dict[str, Any] = {
         "store": store,
         "devices": devices[:100],
@@ -137,7 +137,7 @@ async def _card(page: Page, store_id: int, **forms: Any) -> Response:
         "give_errors": FormErrors(),
         "may_edit": page.user.has("technician"),
     }
-    context.update({k: v for k, v in forms.items() if v is not None})
+    context.update({k: v for k, v in given.items() if v is not None})
     return page.render("network_store.html", context, status_code=422 if failed else 200)
 
 
@@ -163,22 +163,19 @@ async def stock_in(page: Page) -> Response:
     elif len(set(serials)) != len(serials):
         errors.fields["serials"] = page._("A serial number is given twice.")
     if not errors:
-
-        async def receive() -> None:
-            for serial in serials:
-                await page.conn.execute(
-                    "select net.stock_in(%s, %s, %s, null, %s)",
-                    [store_id, stock["model_id"], serial, stock["note"]],
-                )
-
-        _, failed = await page.attempt(receive)
+        # One statement, in the order given: the first serial number already registered undoes all.
+        _, failed = await page.attempt(
+            lambda: page.conn.execute(
+                "select net.stock_in(%s, %s, s.serial, null, %s)"
+                " from unnest(%s::text[]) with ordinality as s (serial, n) order by s.n",
+                [store_id, stock["model_id"], stock["note"], serials],
+            )
+        )
         if failed is None:
             return web.redirect(
                 f"/network/stores/{store_id}", page._("{n} devices received.", n=len(serials))
             )
-        if "serial_no" in failed.fields:
-            failed.fields["serials"] = failed.fields.pop("serial_no")
-        errors = failed
+        errors = forms.rename(failed, {"serial_no": "serials"})
     return await _card(page, store_id, stock=stock, stock_errors=errors)
 
 

@@ -18,16 +18,11 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
+from webclient.staff import forms
 from webclient.web import FormErrors, Page
 
 PAGE_SIZE = 50
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:.-]?[0-9A-Fa-f]{2}){5}$")
-
-
-def not_found(page: Page, message: str) -> Response:
-    return page.render(
-        "error.html", {"status": 404, "title": page._("Page not found"), "message": message}, 404
-    )
 
 
 def parse_ip(text: str) -> str | None:
@@ -193,10 +188,14 @@ select sd.id, sd.role, sd.valid, upper_inf(sd.valid) as current, s.id as service
  limit 100
 """
 
+# The first rows of the services an outage would affect, each row with the totals of all of them.
 AFFECTED_SQL = """
-select customer_id, customer_no, customer_name, service_id, product, state, via_device_id, via_device
-  from net.affected_customers(%s)
- order by customer_name, service_id
+with a as (select * from net.affected_customers(%s))
+select a.customer_id, a.customer_no, a.customer_name, a.service_id, a.product, a.state, a.via_device_id,
+       a.via_device, t.services, t.customers
+  from a cross join (select count(*) as services, count(distinct customer_id) as customers from a) t
+ order by a.customer_name, a.service_id
+ limit 200
 """
 
 ADDRESSES_SQL = """
@@ -254,21 +253,15 @@ CREDENTIAL_KINDS = ("snmp_v2c", "snmp_v3", "ssh", "routeros_api", "http")
 MEDIA = ("fibre", "radio", "copper")
 
 
-def path_chain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The path to the core from the core down: each step carries the link to the one above it."""
-    chain = []
-    ordered = sorted(rows, key=lambda r: r["depth"], reverse=True)
-    for i, row in enumerate(ordered):
-        chain.append({**row, "first": i == 0})
-    return chain
-
-
-async def _card(page: Page, device_id: int, **forms: Any) -> Response:
+async def _card(page: Page, device_id: int, **given: Any) -> Response:
     device = await web.fetch_one(page.conn, DEVICE_SQL, [device_id])
     if device is None:
-        return not_found(page, page._("This device does not exist."))
+        return forms.not_found(page, page._("This device does not exist."))
     affected = await web.fetch_all(page.conn, AFFECTED_SQL, [device_id])
-    path = await web.fetch_all(page.conn, "select * from net.path_to_core(%s)", [device_id])
+    # From the core down: each step carries the link to the one above it.
+    path = await web.fetch_all(
+        page.conn, "select * from net.path_to_core(%s) order by depth desc", [device_id]
+    )
     may_edit = page.user.has("technician")
     edit_lists: dict[str, Any] = {}
     if may_edit:
@@ -278,17 +271,17 @@ async def _card(page: Page, device_id: int, **forms: Any) -> Response:
             "pools": await web.fetch_all(page.conn, POOLS_SQL),
             "device_names": [r["name"] for r in await web.fetch_all(page.conn, DEVICE_NAMES_SQL)],
         }
-    failed = any(isinstance(v, FormErrors) and v for v in forms.values())
+    failed = any(isinstance(v, FormErrors) and v for v in given.values())
     context: dict[str, Any] = {
         "device": device,
         "parameters": await web.fetch_all(page.conn, PARAMETERS_SQL, {"id": device_id}),
         "interfaces": await web.fetch_all(page.conn, INTERFACES_SQL, [device_id]),
         "children": await web.fetch_all(page.conn, CHILDREN_SQL, [device_id]),
         "services": await web.fetch_all(page.conn, SERVICES_SQL, [device_id]),
-        "affected": affected[:200],
-        "affected_count": len(affected),
-        "affected_customers": len({a["customer_id"] for a in affected}),
-        "core_path": path_chain(path),
+        "affected": affected,
+        "affected_count": affected[0]["services"] if affected else 0,
+        "affected_customers": affected[0]["customers"] if affected else 0,
+        "core_path": path,
         "reaches_core": any(r["is_core"] for r in path),
         "addresses": await web.fetch_all(page.conn, ADDRESSES_SQL, {"id": device_id}),
         "macs": await web.fetch_all(page.conn, MACS_SQL, [device_id]),
@@ -305,7 +298,7 @@ async def _card(page: Page, device_id: int, **forms: Any) -> Response:
         **edit_lists,
     }
     defaults: dict[str, Any] = {
-        "values": {**device, "managed": device["managed"], "is_core": device["is_core"]},
+        "values": device,
         "errors": FormErrors(),
         "parent": {
             "parent_device_id": device["parent_name"] or "",
@@ -328,7 +321,7 @@ async def _card(page: Page, device_id: int, **forms: Any) -> Response:
         "addr_errors": FormErrors(),
         "note_errors": FormErrors(),
     }
-    defaults.update({k: v for k, v in forms.items() if v is not None})
+    defaults.update({k: v for k, v in given.items() if v is not None})
     return page.render("network_device.html", {**context, **defaults}, status_code=422 if failed else 200)
 
 
@@ -507,7 +500,7 @@ async def interface_edit(page: Page) -> Response:
         [interface_id, device_id],
     )
     if current is None:
-        return not_found(page, page._("This interface does not exist."))
+        return forms.not_found(page, page._("This interface does not exist."))
     values: dict[str, Any] = dict(current)
     errors = FormErrors()
     if page.form is not None:
