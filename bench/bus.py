@@ -35,6 +35,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from agents.bus import Agent, Event
+from bench._common import percentile
 from db import bootstrap, migrate
 from db import settings as settings_mod
 from db.settings import ROOT, Settings
@@ -240,11 +241,6 @@ def latency(
         return [(arrivals[e] - t) * 1000 for e, t in committed.items()]
     finally:
         running.stop()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def main() -> int:

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from bench._common import db_exists, log, percentile
 from db import bootstrap, migrate
 from db import settings as settings_mod
 from db.settings import Settings
+from webclient.web import STAFF_RESUME_SQL
 
 DBNAME = "mango_bench_customers"
 OPERATOR_CODE = "bench"
@@ -200,10 +202,6 @@ def generate(count: int, seed: int = 20240101) -> Iterator[Customer]:
             yield Customer(n, None, None, name, street, house, city, zip_code, phone, email)
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # the database
 
@@ -215,9 +213,8 @@ def bench_operator(conn: psycopg.Connection) -> int | None:
 
 def is_complete(settings: Settings, count: int) -> bool:
     """Whether the bench database exists with all customers, their search rows and indexes."""
-    with psycopg.connect(settings.admin_conninfo("postgres"), autocommit=True) as conn:
-        if conn.execute("select 1 from pg_database where datname = %s", [DBNAME]).fetchone() is None:
-            return False
+    if not db_exists(settings, DBNAME):
+        return False
     try:
         with psycopg.connect(settings.admin_conninfo(DBNAME), autocommit=True) as conn:
             op = bench_operator(conn)
@@ -507,19 +504,16 @@ class Timing:
 
 
 def measure(settings: Settings, token: str, queries: list[str]) -> Timing:
-    """Run each query as one web request: resume the session, switch role, search."""
+    """Run each query as one web request: resume the session and switch role in one statement (the
+    web client's STAFF_RESUME_SQL), search."""
     timing = Timing([], [], [])
     with psycopg.connect(settings.role_conninfo("mango_web", DBNAME)) as web:
         for query in queries:
             t0 = time.perf_counter()
             with web.transaction():
-                user = web.execute(
-                    "select db_role, set_config('mango.session', %s, true) from auth.resume_session(%s)",
-                    [token, token],
-                ).fetchone()
+                user = web.execute(STAFF_RESUME_SQL, {"token": token}).fetchone()
                 if user is None:
                     raise SystemExit("the bench session is not valid")
-                web.execute(sql.SQL("set local role {}").format(sql.Identifier(user[0])))
                 t1 = time.perf_counter()
                 found = web.execute("select * from crm.search_customers(%s)", [query]).fetchall()
                 t2 = time.perf_counter()
@@ -527,11 +521,6 @@ def measure(settings: Settings, token: str, queries: list[str]) -> Timing:
             timing.request_ms.append((time.perf_counter() - t0) * 1000)
             timing.rows.append(len(found))
     return timing
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def report(results: dict[str, Timing], count: int) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from bench import customers as customers_bench
+from bench._common import db_exists, log
 from db import settings as settings_mod
 from db.settings import ROOT, Settings
 
@@ -68,10 +69,6 @@ select i.id, case when i.customer_id %% 3 = 0 then cat.t500 else cat.t300 end, d
 union all
 select t.id, cat.tv, daterange(t.since, null) from tv t, cat
 """
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
 
 
 def _free_port() -> int:
@@ -266,9 +263,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=20, help="give services to every n-th customer")
     args = parser.parse_args(argv)
     settings = settings_mod.load(DBNAME)
-    with psycopg.connect(settings.admin_conninfo("postgres"), autocommit=True) as conn:
-        if conn.execute("select 1 from pg_database where datname = %s", [DBNAME]).fetchone() is None:
-            raise SystemExit(f"{DBNAME} does not exist: run `python -m bench.customers` first")
+    if not db_exists(settings, DBNAME):
+        raise SystemExit(f"{DBNAME} does not exist: run `python -m bench.customers` first")
     with psycopg.connect(settings.admin_conninfo(DBNAME)) as conn:
         count_row = conn.execute("select count(*) from crm.customers").fetchone()
     count = int(count_row[0]) if count_row else 0
@@ -296,20 +292,22 @@ def main(argv: list[str] | None = None) -> None:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    log("")
-    log(f"customer card /customers/{{id}} at {count:,} customers (operator {operator}), half of the requests")
-    log(
+    print()
+    print(
+        f"customer card /customers/{{id}} at {count:,} customers (operator {operator}), half of the requests"
+    )
+    print(
         f"for customers with services; {args.connections} connections, {args.workers} uvicorn workers, {args.seconds} s"
     )
-    log(
+    print(
         f"  requests          {result['requests']:>10,.0f}   (non-2xx {result['non_2xx']:.0f}, "
         f"socket errors {result['socket_errors']:.0f})"
     )
-    log(f"  pages per second  {result['rps']:>10,.0f}")
-    log(f"  latency p50       {result['p50']:>10.1f} ms")
-    log(f"  latency p99       {result['p99']:>10.1f} ms   (max {result['max']:.1f} ms)")
+    print(f"  pages per second  {result['rps']:>10,.0f}")
+    print(f"  latency p50       {result['p50']:>10.1f} ms")
+    print(f"  latency p99       {result['p99']:>10.1f} ms   (max {result['max']:.1f} ms)")
     met = result["p99"] < 100 and result["rps"] >= 1000
-    log(f"  goal: {GOAL}: {'met' if met else 'not met'}")
+    print(f"  goal: {GOAL}: {'met' if met else 'not met'}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from agents.flowcollector.collector import COPY_FLOWS
 from agents.flowcollector.parser import COPY_HEADER, COPY_TRAILER, Decoder
+from bench._common import log, percentile
 from db import bootstrap, migrate
 from db import settings as settings_mod
 from db.settings import ROOT, Settings
@@ -164,15 +165,6 @@ def start_collector(settings: Settings, spool: Path) -> tuple[subprocess.Popen[s
 
 # ---------------------------------------------------------------------------------------------
 # The lawful lookup over many stored flows
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
 
 
 def load_ip_history(conn: psycopg.Connection, subscribers: int, window: tuple[datetime, datetime]) -> None:

@@ -27,6 +27,7 @@ from datetime import timedelta
 
 import psycopg
 
+from bench._common import db_exists, log, percentile
 from db import bootstrap, migrate
 from db import settings as settings_mod
 from db.settings import Settings
@@ -40,24 +41,13 @@ YEARS = 5
 MULTIPLIERS = (7919, 104729, 1299709, 15485863)  # coprime with the group size: a permutation per epoch
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
 # ---------------------------------------------------------------------------------------------
 # the database
 
 
 def is_complete(settings: Settings, services: int) -> bool:
-    with psycopg.connect(settings.admin_conninfo("postgres"), autocommit=True) as conn:
-        if conn.execute("select 1 from pg_database where datname = %s", [DBNAME]).fetchone() is None:
-            return False
+    if not db_exists(settings, DBNAME):
+        return False
     try:
         with psycopg.connect(settings.admin_conninfo(DBNAME), autocommit=True) as conn:
             row = conn.execute(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from agents.bus import Agent, Event
 from agents.jobs import JobContext, job
@@ -256,3 +257,51 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0, every: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+def wait_listening(admin: psycopg.Connection, proc: subprocess.Popen[bytes], what: str = "the agent") -> None:
+    """Until the agent process listens (its first heartbeat, in bus.agents, is written after LISTEN)."""
+
+    def up() -> bool:
+        assert proc.poll() is None, f"{what} exited"
+        return admin.execute("select 1 from bus.agents where pid = %s", [proc.pid]).fetchone() is not None
+
+    wait_for(f"{what} {proc.pid} to listen", up)
+
+
+def start_scheduler(
+    admin: psycopg.Connection, agents: AgentProcesses, **env: str | int | float
+) -> subprocess.Popen[bytes]:
+    """A scheduler process, once it listens."""
+    proc = agents.start("scheduler", **env)
+    wait_listening(admin, proc, "the scheduler")
+    return proc
+
+
+def submit_sql(admin: psycopg.Connection, kind: str, params: dict[str, Any], financial: bool = False) -> int:
+    """Submit a job with bus.submit_job (titled by its kind); returns its id."""
+    row = admin.execute(
+        "select bus.submit_job(%s, %s, %s, %s)", [kind, kind, Jsonb(params), financial]
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def job_row(admin: psycopg.Connection, job_id: int) -> dict[str, Any]:
+    """The job's state, progress, message, result, error, worker, started_at and finished_at."""
+    cur = admin.execute(
+        "select state, progress, message, result, error, worker, started_at, finished_at from bus.jobs where id = %s",
+        [job_id],
+    )
+    row = cur.fetchone()
+    assert row is not None
+    return dict(zip([c.name for c in cur.description or []], row, strict=True))
+
+
+def wait_finished(admin: psycopg.Connection, job_id: int, timeout: float = 60.0) -> dict[str, Any]:
+    """The job (as ``job_row`` gives it) once it is done or failed."""
+    return wait_for(
+        f"job {job_id} to finish",
+        lambda: (j := job_row(admin, job_id))["state"] in ("done", "failed") and j,
+        timeout=timeout,
+    )

@@ -5,6 +5,8 @@ Fixtures:
 - ``admin``: an autocommit superuser connection to it.
 - ``db``: a superuser connection inside a transaction that is rolled back after the test.
 - ``web_conn``: a connection as the web client's role (``mango_web``).
+- ``agents``: real agent processes (tests.agents_helpers); ``agent_tables``: the tables they write.
+- ``shop``: a customer with a service and two tariffs (tests.catalog_helpers).
 pgTAP files under tests/pgtap/ are collected as one pytest item each (see tests/pgtap/conftest.py).
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -20,6 +24,10 @@ from starlette.testclient import TestClient
 from db import bootstrap, migrate
 from db import settings as settings_mod
 from db.settings import ROOT, Settings
+from tests.catalog_helpers import Shop, make_shop
+
+if TYPE_CHECKING:
+    from tests.agents_helpers import AgentProcesses
 
 TEST_HELPERS = ROOT / "tests" / "sql" / "helpers.sql"
 
@@ -79,3 +87,29 @@ def client(app_client: TestClient) -> TestClient:
     """The staff web client with no one logged in."""
     app_client.cookies.clear()
     return app_client
+
+
+@pytest.fixture(scope="module")
+def agent_tables(settings: Settings) -> None:
+    """The tables of the ``tests`` schema that the test agents write to (tests.agents_helpers)."""
+    from tests.agents_helpers import install  # it registers the test job kinds: only where needed
+
+    with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
+        install(conn)
+
+
+@pytest.fixture
+def agents(settings: Settings, tmp_path: Path) -> Iterator[AgentProcesses]:
+    """Starts real agent processes against the test database; kills what is left after the test."""
+    from tests.agents_helpers import AgentProcesses
+
+    procs = AgentProcesses(settings, tmp_path)
+    yield procs
+    procs.stop_all()
+    print(procs.logs())  # shown when the test failed
+
+
+@pytest.fixture
+def shop(admin: psycopg.Connection) -> Shop:
+    """A customer with a service on the slower of two tariffs (committed)."""
+    return make_shop(admin)

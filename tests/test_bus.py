@@ -13,8 +13,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,40 +20,19 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from db.settings import ROOT, Settings
-from tests.agents_helpers import TEST_ROLE, AgentProcesses, install, wait_for
+from tests.agents_helpers import TEST_ROLE, AgentProcesses, wait_for, wait_listening
 
 EFFECTS = "tests.agents_helpers:effects"
 EFFECTS_BATCH = "tests.agents_helpers:effects_batch"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tables(settings: Settings) -> None:
-    with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
-        install(conn)
-
-
-@pytest.fixture
-def agents(settings: Settings, tmp_path: Path) -> Iterator[AgentProcesses]:
-    procs = AgentProcesses(settings, tmp_path)
-    yield procs
-    procs.stop_all()
-    print(procs.logs())  # shown when the test failed
+pytestmark = pytest.mark.usefixtures("agent_tables")
 
 
 def enqueue(admin: psycopg.Connection, topic: str, entity: str, payload: dict[str, Any] | None = None) -> int:
     row = admin.execute("select bus.enqueue(%s, %s, %s)", [topic, entity, Jsonb(payload or {})]).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def wait_up(admin: psycopg.Connection, proc: subprocess.Popen[bytes]) -> None:
-    """Until the agent process listens (its first heartbeat is written after LISTEN)."""
-
-    def up() -> bool:
-        assert proc.poll() is None, "the agent exited"
-        return admin.execute("select 1 from bus.agents where pid = %s", [proc.pid]).fetchone() is not None
-
-    wait_for(f"agent {proc.pid} to listen", up)
 
 
 def effect(admin: psycopg.Connection, topic: str, entity: str) -> tuple[int, int, int] | None:
@@ -83,7 +60,7 @@ def test_event_of_killed_agent_is_handled_again_after_the_lease_with_one_effect(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
     first = agents.start(EFFECTS, MANGO_TEST_TOPICS="t.kill", MANGO_TEST_LEASE=2)
-    wait_up(admin, first)
+    wait_listening(admin, first)
     enqueue(admin, "t.kill", "k1", {"sleep": 60, "sleep_attempt": 1})
     wait_for("the first handling to start", lambda: handlings(admin, "t.kill", "k1"))
     first.send_signal(signal.SIGKILL)
@@ -129,7 +106,7 @@ def test_two_agents_never_handle_the_same_event_at_the_same_time(
     }
     procs = [agents.start(EFFECTS, **env), agents.start(EFFECTS, **env)]
     for proc in procs:
-        wait_up(admin, proc)
+        wait_listening(admin, proc)
     # Event 1 takes longer than the lease: the agent holding it must keep extending the lease.
     admin.execute(
         "select count(bus.enqueue('t.pair', g::text, jsonb_build_object('sleep', case when g = 1 then 5 else 0.01 end)))"
@@ -213,7 +190,7 @@ def test_sigterm_finishes_the_event_in_hand_releases_the_rest_and_exits_zero(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
     proc = agents.start(EFFECTS, MANGO_TEST_TOPICS="t.term")
-    wait_up(admin, proc)
+    wait_listening(admin, proc)
     with admin.transaction():  # one transaction: both events are claimed in one batch
         enqueue(admin, "t.term", "s1", {"sleep": 1})
         enqueue(admin, "t.term", "s2")
@@ -233,7 +210,7 @@ def test_agent_reconnects_when_its_database_connections_are_terminated(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
     proc = agents.start(EFFECTS, MANGO_TEST_TOPICS="t.reconnect")
-    wait_up(admin, proc)
+    wait_listening(admin, proc)
     enqueue(admin, "t.reconnect", "r1")
     wait_for("r1", lambda: effect(admin, "t.reconnect", "r1"))
 
@@ -271,7 +248,7 @@ def test_agent_logs_json_lines_and_serves_prometheus_metrics(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = agents.start(EFFECTS, MANGO_TEST_TOPICS="t.metrics", MANGO_METRICS_PORT_TESTEFFECTS=port)
-    wait_up(admin, proc)
+    wait_listening(admin, proc)
     enqueue(admin, "t.metrics", "m1")
     wait_for("m1", lambda: effect(admin, "t.metrics", "m1"))
 

@@ -8,22 +8,19 @@ import uuid
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from db.settings import Settings
+from webclient.web import STAFF_RESUME_SQL
 
 
 def staff_request(
     web: psycopg.Connection, token: str, query: str, *params: object
 ) -> list[tuple[object, ...]]:
-    """One request: resume the session, `set local role`, run the page's SQL, commit."""
+    """One request: resume the session and switch to the user's role in one statement (as the web
+    client does), run the page's SQL, commit."""
     with web.transaction():
-        user = web.execute(
-            "select db_role, set_config('mango.session', %s, true) from auth.resume_session(%s)",
-            [token, token],
-        ).fetchone()
+        user = web.execute(STAFF_RESUME_SQL, {"token": token}).fetchone()
         assert user is not None, "the session is not valid"
-        web.execute(sql.SQL("set local role {}").format(sql.Identifier(user[0])))
         cur = web.execute(query, list(params))  # type: ignore[arg-type]
         return cur.fetchall() if cur.description else []
 

@@ -7,65 +7,20 @@ submits no periodic one of that kind, so what the test sees is its own job's wor
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from agents.scheduler import PERIODIC
 from db.settings import Settings
-from tests.agents_helpers import AgentProcesses, wait_for
-from tests.test_catalog_orders_scheduler import Shop, as_sales, place_accepted
+from tests.agents_helpers import AgentProcesses, start_scheduler, submit_sql, wait_finished, wait_for
+from tests.catalog_helpers import Shop, as_sales, place_accepted
 
 DAILY = ("flow.maintenance", "catalog.apply_due_orders", "crm.apply_due_service_dates")
 ADDRESS = "198.51.100.79"
-
-
-@pytest.fixture
-def agents(settings: Settings, tmp_path: Path) -> Iterator[AgentProcesses]:
-    procs = AgentProcesses(settings, tmp_path)
-    yield procs
-    procs.stop_all()
-    print(procs.logs())  # shown when the test failed
-
-
-def start_scheduler(admin: psycopg.Connection, agents: AgentProcesses) -> subprocess.Popen[bytes]:
-    proc = agents.start("scheduler")
-
-    def up() -> bool:
-        assert proc.poll() is None, "the scheduler exited"
-        return admin.execute("select 1 from bus.agents where pid = %s", [proc.pid]).fetchone() is not None
-
-    wait_for("the scheduler to listen", up)
-    return proc
-
-
-def submit(admin: psycopg.Connection, kind: str, params: dict[str, Any], financial: bool = False) -> int:
-    row = admin.execute(
-        "select bus.submit_job(%s, %s, %s, %s)", [kind, kind, Jsonb(params), financial]
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def finished(admin: psycopg.Connection, job_id: int) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        cur = admin.execute("select state, result, error, worker from bus.jobs where id = %s", [job_id])
-        row = cur.fetchone()
-        assert row is not None
-        return (
-            dict(zip(("state", "result", "error", "worker"), row, strict=True))
-            if row[0] in ("done", "failed")
-            else None
-        )
-
-    return wait_for(f"job {job_id} to finish", done, timeout=120)  # type: ignore[no-any-return]
 
 
 def test_daily_jobs_are_periodic_once_a_day_after_midnight() -> None:
@@ -118,9 +73,9 @@ def flow_days(admin: psycopg.Connection) -> Iterator[FlowDays]:
 def test_flow_maintenance_job_closes_summarises_and_purges_as_the_scheduler(
     admin: psycopg.Connection, agents: AgentProcesses, flow_days: FlowDays
 ) -> None:
-    job_id = submit(admin, "flow.maintenance", {})
+    job_id = submit_sql(admin, "flow.maintenance", {})
     start_scheduler(admin, agents)
-    job = finished(admin, job_id)
+    job = wait_finished(admin, job_id, timeout=120)
     assert job["state"] == "done", job["error"]
 
     expected = [
@@ -163,19 +118,6 @@ def test_flow_maintenance_job_closes_summarises_and_purges_as_the_scheduler(
     ).fetchone() == (len(expected),)
 
 
-@pytest.fixture
-def shop(admin: psycopg.Connection) -> Shop:
-    row = admin.execute(
-        "select o, tests.make_customer(o), tests.make_tariff(400, o), tests.make_tariff(600, o)"
-        "  from tests.make_operator() o"
-    ).fetchone()
-    assert row is not None
-    _, customer, slow, fast = (int(v) for v in row)
-    service = admin.execute("select crm.activate_service(%s, %s, '2024-01-01')", [customer, slow]).fetchone()
-    assert service is not None
-    return Shop(customer, slow, fast, int(service[0]))
-
-
 def test_order_and_service_date_jobs_apply_what_is_due_as_the_scheduler(
     settings: Settings, admin: psycopg.Connection, agents: AgentProcesses, shop: Shop
 ) -> None:
@@ -193,12 +135,12 @@ def test_order_and_service_date_jobs_apply_what_is_due_as_the_scheduler(
         "update bus.jobs set state = 'failed', error = 'left by an earlier test', finished_at = now()"
         " where financial and state in ('queued', 'running')"
     )
-    orders_job = submit(admin, "catalog.apply_due_orders", {"today": on.isoformat()}, financial=True)
-    dates_job = submit(admin, "crm.apply_due_service_dates", {"today": on.isoformat()}, financial=True)
+    orders_job = submit_sql(admin, "catalog.apply_due_orders", {"today": on.isoformat()}, financial=True)
+    dates_job = submit_sql(admin, "crm.apply_due_service_dates", {"today": on.isoformat()}, financial=True)
     start_scheduler(admin, agents)
 
-    orders = finished(admin, orders_job)
-    dates = finished(admin, dates_job)
+    orders = wait_finished(admin, orders_job, timeout=120)
+    dates = wait_finished(admin, dates_job, timeout=120)
     assert orders["state"] == "done", orders["error"]
     assert dates["state"] == "done", dates["error"]
     assert orders["result"]["today"] == on.isoformat() and orders["result"]["orders_applied"] >= 1
@@ -234,8 +176,8 @@ def test_scheduler_submits_each_daily_job_once_a_day(
     # A second scheduler finds them done today and submits none: after it ran a job, its first
     # periodic check is over.
     second = start_scheduler(admin, agents)
-    probe = submit(admin, "bus.purge", {})
-    assert finished(admin, probe)["worker"].endswith(f":{second.pid}")
+    probe = submit_sql(admin, "bus.purge", {})
+    assert wait_finished(admin, probe, timeout=120)["worker"].endswith(f":{second.pid}")
     assert admin.execute("select count(*) from bus.jobs where kind = any(%s)", [list(DAILY)]).fetchone() == (
         3,
     )

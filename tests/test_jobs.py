@@ -7,70 +7,31 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from agents.jobs import print_jobs, submit
 from db.settings import ROOT, Settings
-from tests.agents_helpers import AgentProcesses, install, wait_for
+from tests.agents_helpers import (
+    AgentProcesses,
+    job_row,
+    start_scheduler,
+    submit_sql,
+    wait_finished,
+    wait_for,
+)
 
 JOB_MODULES = {"MANGO_JOB_MODULES": "tests.agents_helpers"}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def tables(settings: Settings) -> None:
-    with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
-        install(conn)
+pytestmark = pytest.mark.usefixtures("agent_tables")
 
 
 @pytest.fixture
-def agents(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentProcesses]:
-    monkeypatch.setenv("MANGO_JOB_MODULES", "tests.agents_helpers")  # for submit() in this process
-    procs = AgentProcesses(settings, tmp_path)
-    yield procs
-    procs.stop_all()
-    print(procs.logs())  # shown when the test failed
-
-
-def scheduler(admin: psycopg.Connection, agents: AgentProcesses) -> subprocess.Popen[bytes]:
-    proc = agents.start("scheduler", **JOB_MODULES)
-
-    def up() -> bool:
-        assert proc.poll() is None, "the scheduler exited"
-        return admin.execute("select 1 from bus.agents where pid = %s", [proc.pid]).fetchone() is not None
-
-    wait_for("the scheduler to listen", up)
-    return proc
-
-
-def job(admin: psycopg.Connection, job_id: int) -> dict[str, Any]:
-    cur = admin.execute(
-        "select state, progress, message, result, error, worker, started_at, finished_at from bus.jobs where id = %s",
-        [job_id],
-    )
-    row = cur.fetchone()
-    assert row is not None
-    return dict(zip([c.name for c in cur.description or []], row, strict=True))
-
-
-def wait_finished(admin: psycopg.Connection, job_id: int) -> dict[str, Any]:
-    return wait_for(
-        f"job {job_id} to finish",
-        lambda: (j := job(admin, job_id))["state"] in ("done", "failed") and j,
-    )
-
-
-def submit_sql(admin: psycopg.Connection, kind: str, params: dict[str, Any], financial: bool = False) -> int:
-    row = admin.execute(
-        "select bus.submit_job(%s, %s, %s, %s)", [kind, kind, Jsonb(params), financial]
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+def agents(agents: AgentProcesses, monkeypatch: pytest.MonkeyPatch) -> AgentProcesses:
+    """conftest's agents, with the test job kinds loaded for submit() in this process too."""
+    monkeypatch.setenv("MANGO_JOB_MODULES", "tests.agents_helpers")
+    return agents
 
 
 def test_scheduler_submits_the_daily_housekeeping_jobs_once(
@@ -78,7 +39,7 @@ def test_scheduler_submits_the_daily_housekeeping_jobs_once(
 ) -> None:
     kinds = ["maintenance.purge_sessions", "bus.purge"]
     admin.execute("delete from bus.jobs where kind = any(%s)", [kinds])
-    first = scheduler(admin, agents)
+    first = start_scheduler(admin, agents, **JOB_MODULES)
 
     def both_done() -> bool:
         rows = admin.execute(
@@ -92,7 +53,7 @@ def test_scheduler_submits_the_daily_housekeeping_jobs_once(
 
     # A second scheduler finds them done within the day and submits nothing: after it ran a job,
     # its first periodic check is certainly over.
-    second = scheduler(admin, agents)
+    second = start_scheduler(admin, agents, **JOB_MODULES)
     probe = submit_sql(admin, "tests.broken", {"why": "probe"})
     assert wait_finished(admin, probe)["worker"].endswith(f":{second.pid}")
     row = admin.execute("select count(*) from bus.jobs where kind = any(%s)", [kinds]).fetchone()
@@ -102,9 +63,9 @@ def test_scheduler_submits_the_daily_housekeeping_jobs_once(
 def test_progress_is_visible_while_the_job_runs_and_the_result_is_stored(
     admin: psycopg.Connection, agents: AgentProcesses, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
     job_id = submit(settings, "tests.gated", '{"gate": "g1"}')
-    running = wait_for("progress half way", lambda: (j := job(admin, job_id))["progress"] == 0.5 and j)
+    running = wait_for("progress half way", lambda: (j := job_row(admin, job_id))["progress"] == 0.5 and j)
     assert running["state"] == "running"
     assert running["message"] == "half way, waiting for the gate"
 
@@ -132,8 +93,8 @@ def test_financial_jobs_never_run_at_the_same_time_even_with_two_schedulers(
         "update bus.jobs set state = 'failed', error = 'left by an earlier test', finished_at = now()"
         " where financial and state in ('queued', 'running')"
     )
-    scheduler(admin, agents)
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
+    start_scheduler(admin, agents, **JOB_MODULES)
     ids = [submit(settings, "tests.financial", '{"sleep": 0.7}') for _ in range(3)]
     for job_id in ids:
         assert wait_finished(admin, job_id)["state"] == "done"
@@ -158,7 +119,7 @@ def test_financial_jobs_never_run_at_the_same_time_even_with_two_schedulers(
 def test_job_of_unknown_kind_fails_with_a_clear_error(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
     job_id = submit_sql(admin, "tests.no_such_kind", {})
     done = wait_finished(admin, job_id)
     assert done["state"] == "failed"
@@ -167,7 +128,7 @@ def test_job_of_unknown_kind_fails_with_a_clear_error(
 
 
 def test_failing_job_records_its_error(admin: psycopg.Connection, agents: AgentProcesses) -> None:
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
     job_id = submit_sql(admin, "tests.broken", {"why": "testing"})
     done = wait_finished(admin, job_id)
     assert (done["state"], done["error"], done["result"]) == (
@@ -180,7 +141,7 @@ def test_failing_job_records_its_error(admin: psycopg.Connection, agents: AgentP
 def test_financial_kind_submitted_as_not_financial_is_refused(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
     job_id = submit_sql(admin, "tests.financial", {}, financial=False)
     done = wait_finished(admin, job_id)
     assert done["state"] == "failed"
@@ -204,7 +165,7 @@ def test_purge_sessions_job_deletes_only_old_sessions(
         [user_row[0]],
     ).fetchone()
     assert old is not None and fresh is not None
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
     job_id = submit(settings, "maintenance.purge_sessions", '{"keep_days": 90}')
     done = wait_finished(admin, job_id)
     assert done["state"] == "done", done["error"]
@@ -223,7 +184,7 @@ def test_bus_purge_job_deletes_old_dead_events_and_reports_what_is_left(
         "(-1, 't.purge', 'old', 1, '{}', 10, now() - interval '50 days', now() - interval '40 days'), "
         "(-2, 't.purge', 'new', 1, '{}', 10, now() - interval '2 days', now() - interval '1 day')"
     )
-    scheduler(admin, agents)
+    start_scheduler(admin, agents, **JOB_MODULES)
     job_id = submit(settings, "bus.purge", '{"dead_days": 30}')
     done = wait_finished(admin, job_id)
     assert done["state"] == "done", done["error"]

@@ -14,11 +14,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 from starlette.testclient import TestClient
 
 from db.settings import Settings
-from tests.web_helpers import form_token, login, make_staff
+from tests.web_helpers import field_error, form_token, login_as
 from webclient import i18n
 
 
@@ -49,20 +48,8 @@ def scenario(settings: Settings) -> Scenario:
     return Scenario(n, row[0], row[1], row[2], row[3], row[4], row[5], number[0])
 
 
-def _as(client: TestClient, admin: psycopg.Connection, roles: list[str]) -> str:
-    user = make_staff(admin, roles, prefix="wl")
-    admin.execute("update auth.users set language = 'en' where username = %s", [user])
-    return login(client, user)
-
-
 def _local(value: datetime) -> str:
     return value.astimezone(i18n.timezone()).strftime("%Y-%m-%dT%H:%M")
-
-
-def _field_error(html: str, field: str) -> str:
-    match = re.search(rf'id="error-{field}"[^>]*>([^<]*)<', html)
-    assert match, f"no error beside {field}"
-    return match.group(1)
 
 
 def _open_case(client: TestClient, csrf: str, reference: str) -> int:
@@ -104,7 +91,7 @@ def _address_query(client: TestClient, csrf: str, case_id: int, sc: Scenario, po
 def test_officer_asks_by_public_nat_address_and_port_and_sees_the_subscriber(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario
 ) -> None:
-    csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
     home = client.get("/")
     assert 'href="/lawful"' in home.text  # the menu item, for officers only
     case_id = _open_case(client, csrf, f"KRPB-{scenario.n}/TČ-2025")
@@ -128,7 +115,7 @@ def test_officer_asks_by_public_nat_address_and_port_and_sees_the_subscriber(
 def test_the_csv_download_is_an_attachment_recorded_with_its_sha256(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario
 ) -> None:
-    csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
     case_id = _open_case(client, csrf, f"KRPB-{scenario.n}/CSV")
     response = _address_query(client, csrf, case_id, scenario, "4000")
     query_id = int(response.headers["location"].rsplit("/", 1)[1])
@@ -165,7 +152,7 @@ def _csv_time(value: datetime) -> str:
 def test_officer_asks_by_customer_number_and_period(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario
 ) -> None:
-    csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
     case_id = _open_case(client, csrf, f"KRPB-{scenario.n}/CUST")
     day = scenario.t0.astimezone(i18n.timezone()).date()
     response = client.post(
@@ -192,7 +179,7 @@ def test_officer_asks_by_customer_number_and_period(
 def test_a_period_before_the_retention_period_is_answered_with_a_clear_warning(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario
 ) -> None:
-    csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
     case_id = _open_case(client, csrf, f"KRPB-{scenario.n}/OLD")
     old = datetime.now(i18n.timezone()) - timedelta(days=300)
     response = client.post(
@@ -218,13 +205,13 @@ def test_a_period_before_the_retention_period_is_answered_with_a_clear_warning(
 def test_missing_details_and_wrong_values_show_beside_their_fields(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario
 ) -> None:
-    csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
     page = client.post(
         "/lawful/new",
         data={"csrf": csrf, "reference": " ", "requesting_body": "Soud", "legal_basis": "§ 97 ZEK"},
     )
     assert page.status_code == 422
-    assert _field_error(page.text, "reference").startswith("give the case reference")
+    assert field_error(page.text, "reference").startswith("give the case reference")
     case_id = _open_case(client, csrf, f"KRPB-{scenario.n}/ERR")
     bad = client.post(
         f"/lawful/{case_id}/queries",
@@ -238,8 +225,8 @@ def test_missing_details_and_wrong_values_show_beside_their_fields(
         },
     )
     assert bad.status_code == 422
-    assert _field_error(bad.text, "address") == "This is not an IP address."
-    assert _field_error(bad.text, "port") == "A port is a whole number from 0 to 65535."
+    assert field_error(bad.text, "address") == "This is not an IP address."
+    assert field_error(bad.text, "port") == "A port is a whole number from 0 to 65535."
     reversed_period = client.post(
         f"/lawful/{case_id}/queries",
         data={
@@ -251,7 +238,7 @@ def test_missing_details_and_wrong_values_show_beside_their_fields(
         },
     )
     assert reversed_period.status_code == 422
-    assert _field_error(reversed_period.text, "period_to") == "The end must be after the start."
+    assert field_error(reversed_period.text, "period_to") == "The end must be after the start."
     unknown = client.post(
         f"/lawful/{case_id}/queries",
         data={
@@ -262,13 +249,13 @@ def test_missing_details_and_wrong_values_show_beside_their_fields(
             "period_to": "2025-03-31",
         },
     )
-    assert _field_error(unknown.text, "customer") == "There is no customer with this number."
+    assert field_error(unknown.text, "customer") == "There is no customer with this number."
 
 
 def test_a_closed_case_takes_no_query_until_reopened(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario
 ) -> None:
-    csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
     case_id = _open_case(client, csrf, f"KRPB-{scenario.n}/CLOSE")
     closed = client.post(
         f"/lawful/{case_id}/close", data={"csrf": csrf, "outcome": "answered"}, follow_redirects=False
@@ -286,25 +273,18 @@ def test_a_closed_case_takes_no_query_until_reopened(
 def test_staff_without_the_flow_role_are_refused(
     client: TestClient, admin: psycopg.Connection, scenario: Scenario, roles: list[str]
 ) -> None:
-    officer = make_staff(admin, ["flow"], prefix="wl")
-    officer_id = admin.execute("select id from auth.users where username = %s", [officer]).fetchone()
-    assert officer_id is not None
     # A case and a query of another officer, made as that officer in the database.
-    admin.execute("select set_config('mango.session', tests.session_for(%s), false)", [officer_id[0]])
-    role = admin.execute("select db_role from auth.users where id = %s", [officer_id[0]]).fetchone()
-    assert role is not None
-    admin.execute(sql.SQL("set role {}").format(sql.Identifier(role[0])))
-    case_id = admin.execute("select flow.open_case('X-403', 'Soud', '§ 97 ZEK')").fetchone()
-    assert case_id is not None
-    query_id = admin.execute(
-        "select flow.run_address_query(%s, %s::inet, null, tstzrange(%s, %s))",
-        [case_id[0], scenario.pub, scenario.t0, scenario.t0 + timedelta(hours=1)],
-    ).fetchone()
-    assert query_id is not None
-    admin.execute("reset role")
-    admin.execute("select set_config('mango.session', '', false)")
+    with admin.transaction():
+        admin.execute("call tests.as_staff('{flow}')")
+        case_id = admin.execute("select flow.open_case('X-403', 'Soud', '§ 97 ZEK')").fetchone()
+        assert case_id is not None
+        query_id = admin.execute(
+            "select flow.run_address_query(%s, %s::inet, null, tstzrange(%s, %s))",
+            [case_id[0], scenario.pub, scenario.t0, scenario.t0 + timedelta(hours=1)],
+        ).fetchone()
+        assert query_id is not None
 
-    csrf = _as(client, admin, roles)
+    csrf = login_as(client, admin, roles, prefix="wl")
     assert 'href="/lawful"' not in client.get("/").text
     for path in ("/lawful", "/lawful/new", f"/lawful/{case_id[0]}", f"/lawful/queries/{query_id[0]}"):
         assert client.get(path).status_code == 403, path
@@ -315,7 +295,7 @@ def test_staff_without_the_flow_role_are_refused(
 
 
 def test_an_administrator_can_give_the_flow_role(client: TestClient, admin: psycopg.Connection) -> None:
-    csrf = _as(client, admin, ["admin"])
+    csrf = login_as(client, admin, ["admin"], prefix="wl")
     form = client.get("/users/new")
     assert 'name="role_flow"' in form.text
     name = f"wl_officer_{secrets.token_hex(3)}"

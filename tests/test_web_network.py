@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from db.settings import Settings
-from tests.web_helpers import login, make_staff
+from tests.web_helpers import field_error, login_as
 from webclient.staff.net_map import geo_view, layout
 
 SECRET = "wn-Secret-" + secrets.token_hex(6)
@@ -123,22 +123,10 @@ def net(settings: Settings) -> Net:
     )
 
 
-def _as(client: TestClient, admin: psycopg.Connection, roles: list[str]) -> str:
-    user = make_staff(admin, roles, prefix="wn")
-    admin.execute("update auth.users set language = 'en' where username = %s", [user])
-    return login(client, user)
-
-
-def _field_error(html: str, field: str) -> str:
-    match = re.search(rf'id="error-{field}"[^>]*>([^<]*)<', html)
-    assert match, f"no error beside {field}"
-    return match.group(1)
-
-
 def test_device_list_searches_by_name_serial_ip_and_mac(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    _as(client, admin, ["support"])
+    login_as(client, admin, ["support"], prefix="wn")
     page = client.get("/network/devices", params={"q": f"wn-agg-{net.sfx}"})
     assert page.status_code == 200
     assert f"wn-agg-{net.sfx}" in page.text and f"wn-core-{net.sfx}" in page.text  # the parent column
@@ -165,7 +153,7 @@ def test_device_list_searches_by_name_serial_ip_and_mac(
 def test_device_list_pages_by_keyset(client: TestClient, admin: psycopg.Connection, net: Net) -> None:
     for i in range(55):
         admin.execute("insert into net.devices (name) values (%s)", [f"wn-page-{net.sfx}-{i:02d}"])
-    _as(client, admin, ["report"])
+    login_as(client, admin, ["report"], prefix="wn")
     first = client.get("/network/devices", params={"q": f"wn-page-{net.sfx}"})
     assert f"wn-page-{net.sfx}-49" in first.text and f"wn-page-{net.sfx}-50" not in first.text
     link = re.search(r'href="(/network/devices\?[^"]*after_id[^"]*)"', first.text)
@@ -178,7 +166,7 @@ def test_device_list_pages_by_keyset(client: TestClient, admin: psycopg.Connecti
 def test_device_card_shows_path_to_core_and_affected_customers(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    _as(client, admin, ["support"])
+    login_as(client, admin, ["support"], prefix="wn")
     page = client.get(f"/network/devices/{net.ap}")
     assert page.status_code == 200
     chain = page.text.split('class="path-chain"')[1].split("</ol>")[0]
@@ -202,7 +190,7 @@ def test_device_card_shows_path_to_core_and_affected_customers(
 def test_technician_adds_an_interface_and_a_link(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     r = client.post(
         f"/network/devices/{net.agg}/interfaces",
         data={
@@ -251,19 +239,19 @@ def test_technician_adds_an_interface_and_a_link(
         },
     )
     assert again.status_code == 422
-    assert _field_error(again.text, "b_interface") == "These two interfaces are already linked."
+    assert field_error(again.text, "b_interface") == "These two interfaces are already linked."
 
 
 def test_a_loop_in_the_topology_is_refused_beside_the_field(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     r = client.post(
         f"/network/devices/{net.core}/parent",
         data={"csrf": csrf, "parent_device_id": f"wn-ap-{net.sfx}", "parent_interface_id": ""},
     )
     assert r.status_code == 422
-    assert "cannot be its own ancestor" in _field_error(r.text, "parent_device_id")
+    assert "cannot be its own ancestor" in field_error(r.text, "parent_device_id")
     parent = admin.execute("select parent_device_id from net.devices where id = %s", [net.core]).fetchone()
     assert parent == (None,)
 
@@ -283,13 +271,13 @@ def test_technician_changes_parent_and_sets_a_class_parameter(
         [klass],
     )
     spare = _one(admin, "select tests.net_make_device(%s, null, 'switch')", [f"wn-spare-{net.sfx}"])
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     r = client.post(
         f"/network/devices/{spare}/parent",
         data={"csrf": csrf, "parent_device_id": f"wn-agg-{net.sfx}", "parent_interface_id": "nonexistent"},
     )
     assert r.status_code == 422
-    assert _field_error(r.text, "parent_interface_id") == "The parent device has no interface of this name."
+    assert field_error(r.text, "parent_interface_id") == "The parent device has no interface of this name."
     r = client.post(
         f"/network/devices/{spare}/parent",
         data={"csrf": csrf, "parent_device_id": str(net.agg), "parent_interface_id": f"port-wn-ap-{net.sfx}"},
@@ -316,7 +304,7 @@ def test_technician_changes_parent_and_sets_a_class_parameter(
 def test_support_may_read_but_not_change_devices(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    csrf = _as(client, admin, ["support"])
+    csrf = login_as(client, admin, ["support"], prefix="wn")
     card = client.get(f"/network/devices/{net.agg}")
     assert card.status_code == 200 and f'action="/network/devices/{net.agg}/interfaces"' not in card.text
     for url, data in (
@@ -343,7 +331,7 @@ def test_support_may_read_but_not_change_devices(
 def test_a_credential_secret_never_appears_in_any_page(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     card = client.get(f"/network/devices/{net.core}")
     assert card.status_code == 200
     assert f"wn-cred-{net.sfx}" in card.text and 'name="secret"' in card.text
@@ -370,7 +358,7 @@ def test_a_credential_secret_never_appears_in_any_page(
         f"/network/devices/{net.core}/credential",
         data={"csrf": csrf, "name": f"wn-new-{net.sfx}", "kind": "ssh"},
     )
-    assert missing.status_code == 422 and _field_error(missing.text, "secret")
+    assert missing.status_code == 422 and field_error(missing.text, "secret")
     for url in (
         f"/network/devices/{net.core}",
         f"/network/devices/{net.core}",
@@ -384,7 +372,7 @@ def test_a_credential_secret_never_appears_in_any_page(
 
 
 def test_who_had_an_address_at_a_past_moment(client: TestClient, admin: psycopg.Connection, net: Net) -> None:
-    _as(client, admin, ["support"])
+    login_as(client, admin, ["support"], prefix="wn")
     past = client.get("/network/who-had", params={"ip": "10.231.77.7", "at": "2024-04-01T12:00"})
     assert past.status_code == 200
     holder = past.text.split('id="holder"')[1].split("</section>")[0]
@@ -401,7 +389,7 @@ def test_who_had_an_address_at_a_past_moment(client: TestClient, admin: psycopg.
 def test_assigning_an_address_that_is_taken_is_refused_beside_the_field(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    csrf = _as(client, admin, ["support"])
+    csrf = login_as(client, admin, ["support"], prefix="wn")
     r = client.post(
         "/network/addresses",
         data={
@@ -412,7 +400,7 @@ def test_assigning_an_address_that_is_taken_is_refused_beside_the_field(
         },
     )
     assert r.status_code == 422
-    assert "already assigned" in _field_error(r.text, "address")
+    assert "already assigned" in field_error(r.text, "address")
     ok = client.post(
         "/network/addresses",
         data={"csrf": csrf, "address": "10.231.77.20", "service_id": str(net.other_service)},
@@ -433,7 +421,7 @@ def test_assigning_an_address_that_is_taken_is_refused_beside_the_field(
 def test_ipam_shows_the_prefix_tree_with_usage(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     for prefix in ("10.231.77.0/24", "10.231.77.0/28"):
         r = client.post(
             "/network/ipam/prefixes",
@@ -444,7 +432,7 @@ def test_ipam_shows_the_prefix_tree_with_usage(
     dup = client.post(
         "/network/ipam/prefixes", data={"csrf": csrf, "prefix": "10.231.77.0/24", "kind": "public"}
     )
-    assert dup.status_code == 422 and _field_error(dup.text, "prefix") == "This value is already used."
+    assert dup.status_code == 422 and field_error(dup.text, "prefix") == "This value is already used."
     page = client.get("/network/ipam")
     rows = page.text.split('class="table compact prefix-tree"')[1].split("</table>")[0]
     outer = rows.index("10.231.77.0/24")
@@ -459,7 +447,7 @@ def test_stock_in_of_several_serial_numbers(client: TestClient, admin: psycopg.C
         "insert into net.device_models (manufacturer, model, kind) values ('MikroTik', %s, 'cpe') returning id",
         [f"hAP {net.sfx}"],
     )
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     serials = [f"WNS{net.sfx}{i}".upper() for i in range(3)]
     r = client.post(
         f"/network/stores/{net.warehouse}/stock-in",
@@ -481,7 +469,7 @@ def test_stock_in_of_several_serial_numbers(client: TestClient, admin: psycopg.C
         data={"csrf": csrf, "model_id": str(model), "serials": f"NEW{net.sfx}\n{serials[1]}"},
     )
     assert again.status_code == 422
-    assert serials[1] in _field_error(again.text, "serials")
+    assert serials[1] in field_error(again.text, "serials")
     assert admin.execute(
         "select count(*) from net.devices where serial_no = %s", [f"NEW{net.sfx}"]
     ).fetchone() == (0,)
@@ -496,7 +484,7 @@ def test_moving_a_cpe_out_of_the_customer_store_detaches_it(
     serial = f"WNMOVE{net.sfx}".upper()
     cpe = _one(admin, "select net.stock_in(%s, %s, %s)", [net.warehouse, model, serial])
     service = _one(admin, "select tests.net_make_service(%s)", [net.customer])
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     r = client.post(
         f"/network/stores/{net.warehouse}/assign",
         data={"csrf": csrf, "device": serial, "service_id": str(service)},
@@ -526,7 +514,7 @@ def test_moving_a_cpe_out_of_the_customer_store_detaches_it(
 def test_map_and_geographic_view_draw_the_network(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    _as(client, admin, ["report"])
+    login_as(client, admin, ["report"], prefix="wn")
     page = client.get("/network/map")
     assert page.status_code == 200
     svg = page.text.split('<svg class="topology"')[1].split("</svg>")[0]
@@ -547,13 +535,13 @@ def test_map_and_geographic_view_draw_the_network(
 
 
 def test_technician_creates_and_edits_a_site(client: TestClient, admin: psycopg.Connection, net: Net) -> None:
-    csrf = _as(client, admin, ["technician"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
     code = f"WN-NEW-{net.sfx}"
     bad = client.post(
         "/network/sites/new",
         data={"csrf": csrf, "code": code, "name": "Tišnov", "kind": "tower", "latitude": "95"},
     )
-    assert bad.status_code == 422 and _field_error(bad.text, "latitude") == "This value is not valid."
+    assert bad.status_code == 422 and field_error(bad.text, "latitude") == "This value is not valid."
     r = client.post(
         "/network/sites/new",
         data={

@@ -15,7 +15,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from starlette.testclient import TestClient
 
-from tests.web_helpers import form_token, login, make_staff
+from tests.web_helpers import field_error, form_token, login, login_as, make_staff
 
 
 @pytest.fixture
@@ -43,16 +43,11 @@ def exporter(admin: psycopg.Connection) -> Iterator[str]:
     admin.execute("delete from flow.collector_status where collector = %s", [collector])
 
 
-def _as(client: TestClient, admin: psycopg.Connection, roles: list[str]) -> tuple[str, str]:
-    user = make_staff(admin, roles, prefix="wr")
-    admin.execute("update auth.users set language = 'en' where username = %s", [user])
-    return user, login(client, user)
-
-
 def test_an_administrator_sees_the_page_and_changes_the_period_which_is_logged(
     client: TestClient, admin: psycopg.Connection, keep_period: None, exporter: str
 ) -> None:
-    user, _ = _as(client, admin, ["admin"])
+    user = make_staff(admin, ["admin"], prefix="wr")
+    login(client, user)
     home = client.get("/")
     assert 'href="/retention"' in home.text
     page = client.get("/retention")
@@ -86,12 +81,11 @@ def test_an_administrator_sees_the_page_and_changes_the_period_which_is_logged(
 def test_a_period_under_a_day_is_refused_beside_the_field(
     client: TestClient, admin: psycopg.Connection, keep_period: None
 ) -> None:
-    _, csrf = _as(client, admin, ["admin"])
+    csrf = login_as(client, admin, ["admin"], prefix="wr")
     before = admin.execute("select flow.retention()").fetchone()
     refused = client.post("/retention", data={"csrf": csrf, "amount": "0", "unit": "days"})
     assert refused.status_code == 422
-    error = re.search(r'<p class="field-error" id="error-retention" role="alert">([^<]+)</p>', refused.text)
-    assert error and "at least one day" in error.group(1)
+    assert "at least one day" in field_error(refused.text, "retention")
     assert 'aria-describedby="error-retention"' in refused.text
     wrong = client.post("/retention", data={"csrf": csrf, "amount": "six", "unit": "months"})
     assert wrong.status_code == 422 and 'id="error-retention"' in wrong.text
@@ -101,7 +95,7 @@ def test_a_period_under_a_day_is_refused_beside_the_field(
 def test_an_officer_sees_the_page_but_cannot_change_the_period(
     client: TestClient, admin: psycopg.Connection, keep_period: None
 ) -> None:
-    _, csrf = _as(client, admin, ["flow"])
+    csrf = login_as(client, admin, ["flow"], prefix="wr")
     assert 'href="/retention"' in client.get("/").text
     page = client.get("/retention")
     assert page.status_code == 200
@@ -117,7 +111,7 @@ def test_an_officer_sees_the_page_but_cannot_change_the_period(
 def test_other_staff_are_refused_and_do_not_see_the_menu_item(
     client: TestClient, admin: psycopg.Connection, keep_period: None, roles: list[str]
 ) -> None:
-    _, csrf = _as(client, admin, roles)
+    csrf = login_as(client, admin, roles, prefix="wr")
     home = client.get("/")
     assert 'href="/retention"' not in home.text
     assert client.get("/retention").status_code == 403
@@ -126,13 +120,8 @@ def test_other_staff_are_refused_and_do_not_see_the_menu_item(
     assert admin.execute("select flow.retention()").fetchone() == before
 
 
-def test_an_administrator_still_cannot_read_flow_records_nat_events_or_cases(
-    admin: psycopg.Connection, db: psycopg.Connection
-) -> None:
-    user = make_staff(admin, ["admin"], prefix="wr")
-    role = admin.execute("select db_role from auth.users where username = %s", [user]).fetchone()
-    assert role is not None
-    db.execute(sql.SQL("set local role {}").format(sql.Identifier(role[0])))
+def test_an_administrator_still_cannot_read_flow_records_nat_events_or_cases(db: psycopg.Connection) -> None:
+    db.execute("call tests.as_staff('{admin}')")
     assert db.execute("select count(*) >= 0 from flow.retention_log").fetchone() == (True,)
     for table in ("flow.flows", "flow.nat_events", "flow.lawful_cases", "flow.daily_traffic"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import secrets
 
@@ -36,3 +37,15 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     home = client.get("/")
     assert home.status_code == 200
     return form_token(home.text)
+
+
+def login_as(client: TestClient, admin: psycopg.Connection, roles: list[str], prefix: str = "web") -> str:
+    """Log in as a new staff user with these roles; returns the session's CSRF token."""
+    return login(client, make_staff(admin, roles, prefix))
+
+
+def field_error(html: str, field: str) -> str:
+    """The error shown beside a form field (unescaped); fails the test if there is none."""
+    match = re.search(rf'id="error-{re.escape(field)}"[^>]*>([^<]*)<', html)
+    assert match, f"no error beside {field}"
+    return html_lib.unescape(match.group(1))

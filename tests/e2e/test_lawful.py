@@ -26,9 +26,7 @@ def test_officer_finds_the_subscriber_behind_a_nat_port_and_downloads_the_answer
     assert row is not None
     t0, pub, priv1 = row
     user = make_staff(admin, ["flow"], prefix="olga")
-    admin.execute(
-        "update auth.users set full_name = 'Olga Pověřená', language = 'en' where username = %s", [user]
-    )
+    admin.execute("update auth.users set full_name = 'Olga Pověřená' where username = %s", [user])
     log_in(page, server, user, PASSWORD)
 
     page.click(".sidebar >> text=Lawful requests")
@@ -65,7 +63,6 @@ def test_officer_finds_the_subscriber_behind_a_nat_port_and_downloads_the_answer
 
 def test_support_staff_do_not_see_lawful_requests(server: str, page: Page, admin: psycopg.Connection) -> None:
     user = make_staff(admin, ["support"], prefix="sona")
-    admin.execute("update auth.users set language = 'en' where username = %s", [user])
     log_in(page, server, user, PASSWORD)
     expect(page.locator(".sidebar")).not_to_contain_text("Lawful requests")
     response = page.goto(f"{server}/lawful")

@@ -72,9 +72,7 @@ def test_device_card_leads_to_the_core_and_lists_affected_customers(
 ) -> None:
     net = _network(admin)
     user = make_staff(admin, ["technician"], prefix="petr")
-    admin.execute(
-        "update auth.users set full_name = 'Petr Technik', language = 'en' where username = %s", [user]
-    )
+    admin.execute("update auth.users set full_name = 'Petr Technik' where username = %s", [user])
     log_in(page, server, user, PASSWORD)
     page.click(".sidebar >> text=Network")
     expect(page.get_by_role("heading", name="Devices")).to_be_visible()
@@ -103,7 +101,6 @@ def test_the_map_draws_the_network(server: str, page: Page, admin: psycopg.Conne
     if admin.execute("select not exists (select from net.devices where is_core)").fetchone() == (True,):
         _network(admin)
     user = make_staff(admin, ["support"], prefix="map")
-    admin.execute("update auth.users set language = 'en' where username = %s", [user])
     log_in(page, server, user, PASSWORD)
     page.goto(f"{server}/network/map")
     svg = page.locator("svg.topology")

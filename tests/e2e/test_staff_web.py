@@ -140,7 +140,6 @@ def test_admin_sees_data_retention_and_changes_the_period(
         " on conflict do nothing"
     )
     user = make_staff(admin, ["admin"], prefix="radek")
-    admin.execute("update auth.users set language = 'en' where username = %s", [user])
     previous = admin.execute("select value from flow.settings where key = 'retention'").fetchone()
     assert previous is not None
     try:

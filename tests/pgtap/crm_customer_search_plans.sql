@@ -17,7 +17,6 @@ select :op, 'Jan', chr(65 + (g * 26 / 6000)) || 'surname' || (g % 7),
   from generate_series(1, 6000) g;
 analyze crm.customer_search;
 
-create temporary table expected_pages (q text, page integer, ids bigint []) on commit drop;
 create function pg_temp.plain(p_query text, p_after_name text, p_after_id bigint, p_limit integer)
 returns bigint [] language sql stable as $$
   select array(

@@ -66,8 +66,8 @@ select * from tests.service_trace(:svc) \gset t_
 
 call tests.as_superuser();
 select is(
-  (select array_agg(new_values ->> 'state' order by id) from audit.records
-    where table_name = 'services' and record_id = :'svc' and operation = 'update'
+  (select array_agg(new_values ->> 'state' order by id) from tests.my_audit('crm.services')
+    where record_id = :'svc' and operation = 'update'
       and new_values ->> 'state' is distinct from old_values ->> 'state'),
   array['blocked', 'active', 'suspended', 'active', 'ended', 'active'],
   'the audit shows each state the service went through, in order'
