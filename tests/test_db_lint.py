@@ -20,7 +20,7 @@ def test_every_plpgsql_function_passes_plpgsql_check(settings: Settings) -> None
 def test_lint_reports_a_function_that_reads_a_missing_column(db: psycopg.Connection) -> None:
     db.execute(
         """
-        create function crm.lint_probe() returns integer language plpgsql set search_path = '' as $$
+        create function crm.lint_probe() returns integer language plpgsql set search_path = pg_catalog, pg_temp as $$
         begin
           return (select no_such_column from crm.operators limit 1);
         end;
@@ -37,7 +37,7 @@ def test_lint_reports_a_function_that_reads_a_missing_column(db: psycopg.Connect
 def test_lint_checks_trigger_functions_against_their_table(db: psycopg.Connection) -> None:
     db.execute(
         """
-        create function crm.tg_operators__lint_probe() returns trigger language plpgsql set search_path = '' as $$
+        create function crm.tg_operators__lint_probe() returns trigger language plpgsql set search_path = pg_catalog, pg_temp as $$
         begin
           new.no_such_column := 1;
           return new;

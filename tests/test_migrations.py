@@ -133,7 +133,7 @@ def test_a_broken_procedure_file_applies_nothing(
     probe = tmp_path / "00_probe.sql"
     probe.write_text(
         "create or replace function crm.migrate_probe() returns integer language sql immutable"
-        " set search_path = '' as 'select 1';\n"
+        " set search_path = pg_catalog, pg_temp as 'select 1';\n"
         "comment on schema crm is 'changed by a migration that failed';\n"
     )
     broken = tmp_path / "99_broken.sql"

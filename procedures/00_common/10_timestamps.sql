@@ -3,7 +3,7 @@
 
 create or replace function audit.tg__updated_at()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.updated_at := now();

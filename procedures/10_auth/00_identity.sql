@@ -2,7 +2,7 @@
 
 create or replace function auth.caller_role()
 returns text
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- The role the caller runs as: the SET ROLE target (it survives inside security definer
   -- functions, where current_user is the owner), else the login role.
@@ -15,7 +15,7 @@ to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_re
 
 create or replace function auth.setting(p_key text)
 returns jsonb
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: auth.settings is not readable by application roles.
   select value from auth.settings where key = p_key;
@@ -36,7 +36,7 @@ revoke all on function auth.token_hash(text) from public;
 
 create or replace function auth.user_id()
 returns bigint
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: reads auth.sessions, which no application role can read. The session token set by
   -- the web client must belong to a live session of a user whose role is the caller's role, so
@@ -57,7 +57,7 @@ to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_re
 
 create or replace function auth.has_role(p_role text)
 returns boolean
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select pg_catalog.pg_has_role(auth.caller_role(), 'mango_' || p_role, 'member');
 $$;
@@ -68,7 +68,7 @@ to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_re
 
 create or replace function auth.require_role(p_role text)
 returns void
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if not auth.has_role(p_role) then

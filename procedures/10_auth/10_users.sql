@@ -11,7 +11,7 @@ on conflict (key) do nothing;
 
 create or replace function auth.hash_password(p_password text)
 returns text
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_min integer := coalesce(auth.setting('min_password_length')::integer, 10);
@@ -27,7 +27,7 @@ revoke all on function auth.hash_password(text) from public;
 
 create or replace function auth.is_direct_member(p_group text, p_member text)
 returns boolean
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select exists (
     select from pg_catalog.pg_auth_members m
@@ -41,7 +41,7 @@ revoke all on function auth.is_direct_member(text, text) from public;
 
 create or replace function auth.role_for(p_roles text[])
 returns text
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: creating a role and granting it to the web client needs mango_owner's CREATEROLE.
 declare
@@ -79,7 +79,7 @@ create or replace function auth.create_user(
     p_username text, p_full_name text, p_email text, p_language text, p_roles text[], p_password text
 )
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: writes auth.users, which no role may write directly; checks the admin role itself.
 declare
@@ -104,7 +104,7 @@ create or replace function auth.update_user(
     p_id bigint, p_full_name text, p_email text, p_language text, p_roles text[], p_active boolean
 )
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: writes auth.users; checks the admin role itself.
 begin
@@ -135,7 +135,7 @@ grant execute on function auth.update_user(bigint, text, text, text, text[], boo
 
 create or replace function auth.set_password(p_id bigint, p_password text)
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: writes the password hash; checks the admin role itself.
 begin
@@ -154,7 +154,7 @@ grant execute on function auth.set_password(bigint, text) to mango_admin;
 
 create or replace function auth.change_my_password(p_old text, p_new text)
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: reads and writes the caller's own password hash.
 declare
@@ -178,7 +178,7 @@ grant execute on function auth.change_my_password(text, text) to mango_staff;
 
 create or replace function auth.set_my_language(p_language text)
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: a user may change this one column of their own row.
 begin

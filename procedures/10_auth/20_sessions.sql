@@ -2,7 +2,7 @@
 
 create or replace function auth.login(p_username text, p_password text, p_ip inet, p_user_agent text)
 returns table (status text, token text, retry_after timestamptz)
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: reads password hashes and writes sessions, which the web role cannot touch.
 -- Returns a status instead of raising, so the failed attempt is recorded (committed).
@@ -63,7 +63,7 @@ create or replace function auth.resume_session(p_token text)
 returns table (
     user_id bigint, username text, full_name text, language text, roles text[], db_role text, csrf_token text
 )
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: reads and extends sessions, which the web role cannot touch.
 declare
@@ -95,7 +95,7 @@ grant execute on function auth.resume_session(text) to mango_web;
 
 create or replace function auth.logout(p_token text)
 returns void
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: ends a session, which the web role cannot write directly.
   update auth.sessions set ended_at = now() where token_hash = auth.token_hash(p_token) and ended_at is null;
@@ -106,7 +106,7 @@ grant execute on function auth.logout(text) to mango_web;
 
 create or replace function auth.purge_sessions(p_keep interval default interval '90 days')
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: housekeeping of tables no application role can write.
 declare

@@ -2,7 +2,7 @@
 
 create or replace function audit.tg__record()
 returns trigger
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: writes audit.records, which no application role may write. Trigger arguments name
 -- columns whose values are never copied (secrets); they appear as '***' when they change. An
@@ -49,7 +49,7 @@ revoke all on function audit.tg__record() from public;
 
 create or replace function audit.enable(p_table regclass, p_secret_columns text[] default '{}')
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   execute format(
@@ -66,7 +66,7 @@ revoke all on function audit.enable(regclass, text[]) from public;
 
 create or replace function audit.changes(p_old jsonb, p_new jsonb)
 returns jsonb
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- {"column": {"old": …, "new": …}} for every column whose value differs.
   select coalesce(jsonb_object_agg(k, jsonb_build_object('old', p_old -> k, 'new', p_new -> k)), '{}')

@@ -3,7 +3,7 @@
 
 create or replace function bus.enqueue(p_topic text, p_entity text, p_payload jsonb default '{}')
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: business roles may not write the outbox directly; they enqueue through here.
 declare
@@ -31,7 +31,7 @@ create or replace function bus.claim(
     p_agent text, p_topics text[], p_limit integer default 100, p_lease_seconds integer default 60
 )
 returns setof bus.events
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: only agents claim, through this function.
   -- The ids go in as an array so the update fetches them by primary key; a join with the picked
@@ -58,7 +58,7 @@ grant execute on function bus.claim(text, text[], integer, integer) to mango_age
 
 create or replace function bus.ack(p_ids bigint[], p_revisions integer[])
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: only agents acknowledge, through this function.
 -- An event whose revision moved on while it was handled is released, to be handled again.
@@ -84,7 +84,7 @@ grant execute on function bus.ack(bigint[], integer[]) to mango_agent;
 
 create or replace function bus.fail(p_id bigint, p_revision integer, p_error text, p_max_attempts integer default 10)
 returns text
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: only agents report failures, through this function.
 declare
@@ -124,7 +124,7 @@ grant execute on function bus.fail(bigint, integer, text, integer) to mango_agen
 
 create or replace function bus.extend_lease(p_ids bigint[], p_agent text, p_lease_seconds integer)
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: only agents extend their leases, through this function.
 declare
@@ -142,7 +142,7 @@ grant execute on function bus.extend_lease(bigint[], text, integer) to mango_age
 
 create or replace function bus.next_wakeup(p_topics text[])
 returns timestamptz
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: agents only. When the earliest waiting event becomes claimable.
   select min(greatest(available_at, coalesce(lease_until, available_at)))
@@ -154,7 +154,7 @@ grant execute on function bus.next_wakeup(text[]) to mango_agent;
 
 create or replace function bus.retry_dead(p_id bigint)
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: an administrator puts a dead event back in the outbox.
 declare
@@ -176,7 +176,7 @@ create or replace function bus.heartbeat(
     p_name text, p_instance text, p_host text, p_pid integer, p_topics text[], p_handled bigint, p_failed bigint
 )
 returns void
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: agents report their state here.
   insert into bus.agents as a (name, instance, host, pid, topics, handled, failed)

@@ -4,7 +4,7 @@ create or replace function bus.submit_job(
     p_kind text, p_title text, p_params jsonb default '{}', p_financial boolean default false
 )
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: jobs are written only through these functions; the submitter is recorded.
 declare
@@ -23,7 +23,7 @@ grant execute on function bus.submit_job(text, text, jsonb, boolean) to mango_st
 
 create or replace function bus.claim_job(p_worker text, p_kinds text[])
 returns setof bus.jobs
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: only agents run jobs. A financial job is not started while another one runs; the
 -- partial unique index jobs_one_financial_running settles a race between two workers.
@@ -60,7 +60,7 @@ grant execute on function bus.claim_job(text, text[]) to mango_agent;
 
 create or replace function bus.job_progress(p_id bigint, p_progress real, p_message text)
 returns void
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: only agents report progress.
   update bus.jobs
@@ -73,7 +73,7 @@ grant execute on function bus.job_progress(bigint, real, text) to mango_agent;
 
 create or replace function bus.finish_job(p_id bigint, p_result jsonb, p_error text default null)
 returns void
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: only agents finish jobs.
   update bus.jobs
@@ -90,7 +90,7 @@ grant execute on function bus.finish_job(bigint, jsonb, text) to mango_agent;
 
 create or replace function bus.cancel_job(p_id bigint)
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: staff cancel queued jobs through this function only.
 begin

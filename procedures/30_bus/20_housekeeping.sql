@@ -2,7 +2,7 @@
 
 create or replace function bus.release(p_ids bigint[], p_agent text)
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: only agents release their claims, through this function.
 -- The claim did not count as an attempt: the event was never handled.
@@ -30,7 +30,7 @@ create or replace function bus.purge(
     p_agents_keep interval default interval '7 days'
 )
 returns table (dead_events integer, jobs integer, agents integer, dead_events_left bigint)
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: housekeeping of tables no application role can write.
 begin

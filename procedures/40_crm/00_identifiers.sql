@@ -2,7 +2,7 @@
 
 create or replace function crm.is_valid_ico(p_ico text)
 returns boolean
-language plpgsql immutable strict security invoker set search_path = ''
+language plpgsql immutable strict security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_sum integer := 0;
@@ -26,7 +26,7 @@ grant execute on function crm.is_valid_ico(text) to mango_staff, mango_agent, ma
 
 create or replace function crm.is_valid_dic(p_dic text)
 returns boolean
-language sql immutable strict security invoker set search_path = ''
+language sql immutable strict security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- CZ + 8 digits (a company: its IČO, with its check digit) or CZ + 9–10 digits (a person).
   select case
@@ -42,7 +42,7 @@ grant execute on function crm.is_valid_dic(text) to mango_staff, mango_agent, ma
 
 create or replace function crm.checked_ico(p_ico text)
 returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- An IČO as stored: without spaces, null when empty; an invalid one is refused (column ico).
 declare
@@ -62,7 +62,7 @@ grant execute on function crm.checked_ico(text) to mango_staff, mango_agent, man
 
 create or replace function crm.checked_dic(p_dic text)
 returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A DIČ as stored: upper case without spaces, null when empty; an invalid one is refused (column dic).
 declare
@@ -80,7 +80,7 @@ grant execute on function crm.checked_dic(text) to mango_staff, mango_agent, man
 
 create or replace function crm.checked_zip(p_zip text, p_country text default 'CZ')
 returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A PSČ as stored: "123 45", null when empty; in Czechia five digits are required (column zip).
 declare
@@ -99,7 +99,7 @@ grant execute on function crm.checked_zip(text, text) to mango_staff, mango_agen
 
 create or replace function payment.is_valid_account(p_prefix text, p_number text)
 returns boolean
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_weights integer [] := array[6, 3, 7, 9, 10, 5, 8, 4, 2, 1];
@@ -129,7 +129,7 @@ grant execute on function payment.is_valid_account(text, text) to mango_staff, m
 
 create or replace function payment.is_valid_iban(p_iban text)
 returns boolean
-language plpgsql immutable strict security invoker set search_path = ''
+language plpgsql immutable strict security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v text := upper(replace(p_iban, ' ', ''));
@@ -156,7 +156,7 @@ grant execute on function payment.is_valid_iban(text) to mango_staff, mango_agen
 
 create or replace function payment.czech_iban(p_prefix text, p_number text, p_bank_code text)
 returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_bban text := p_bank_code || lpad(coalesce(p_prefix, ''), 6, '0') || lpad(p_number, 10, '0');

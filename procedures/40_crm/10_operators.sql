@@ -2,7 +2,7 @@
 
 create or replace function crm.tg_operators__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.ico := crm.checked_ico(new.ico);
@@ -24,7 +24,7 @@ for each row execute function crm.tg_operators__validate();
 
 create or replace function crm.format_number(p_format text, p_value bigint, p_date date)
 returns text
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Placeholders: {YYYY} {YY} {MM} the year and month of the date, {N} or {N:width} the counter.
 declare
@@ -48,7 +48,7 @@ grant execute on function crm.format_number(text, bigint, date) to mango_staff, 
 
 create or replace function crm.next_number(p_operator_id bigint, p_kind text, p_date date default current_date)
 returns text
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: counters are written only here. The counter row is locked by the upsert until the
 -- issuing transaction ends, and rolls back with it: numbers are gap-free under concurrency.

@@ -2,7 +2,7 @@
 
 create or replace function crm.normalize_parameter(p_definition crm.parameter_definitions, p_value text)
 returns text
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The canonical text of a value, or an MG005 error naming the parameter and what it expects.
 declare
@@ -72,7 +72,7 @@ grant execute on function crm.normalize_parameter(crm.parameter_definitions, tex
 
 create or replace function crm.tg_parameter_values__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_def crm.parameter_definitions;
@@ -112,7 +112,7 @@ for each row execute function crm.tg_parameter_values__validate();
 
 create or replace function crm.may_write_parameter(p_definition_id bigint)
 returns boolean
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- Who may set a value depends on what it describes: tariffs are catalogue (admin), devices are
   -- the network (technician), customers and services are front office (support, sales, billing).
@@ -131,7 +131,7 @@ grant execute on function crm.may_write_parameter(bigint) to mango_staff, mango_
 
 create or replace function crm.set_parameter(p_entity text, p_entity_id bigint, p_code text, p_value text)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_def crm.parameter_definitions;
@@ -168,7 +168,7 @@ grant execute on function crm.set_parameter(text, bigint, text, text) to mango_s
 
 create or replace function crm.set_parameters(p_entity text, p_entity_id bigint, p_values jsonb)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_key text;

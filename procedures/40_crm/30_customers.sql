@@ -2,7 +2,7 @@
 
 create or replace function crm.fold(p_text text)
 returns text
-language sql immutable strict parallel safe security invoker set search_path = ''
+language sql immutable strict parallel safe security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- Lower case without Czech (and common Slovak/German) diacritics, for accent-blind search.
   select translate(lower(p_text), 'áäčďéěëíĺľňóôöŕřšťúůüýžß', 'aacdeeeillnooorrstuuuyzs');
@@ -24,7 +24,7 @@ grant execute on function crm.customer_name(crm.customers) to mango_staff, mango
 
 create or replace function crm.tg_customers__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.first_name := nullif(btrim(new.first_name), '');
@@ -69,7 +69,7 @@ for each row execute function crm.tg_customers__validate();
 
 create or replace function crm.refresh_customer_search(p_customer_ids bigint[])
 returns void
-language sql volatile security definer set search_path = ''
+language sql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: crm.customer_search is derived data no role writes directly.
   insert into crm.customer_search (customer_id, sort_name, search_text, ended)
@@ -96,7 +96,7 @@ to mango_support, mango_sales, mango_billing;
 
 create or replace function crm.tg__refresh_customer_search_new()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Statement trigger (insert or update, transition table new_rows): one refresh per statement.
 begin
@@ -112,7 +112,7 @@ revoke all on function crm.tg__refresh_customer_search_new() from public;
 
 create or replace function crm.tg__refresh_customer_search_old()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Statement trigger (delete, transition table old_rows) on contacts and delivery places.
 begin
@@ -125,7 +125,7 @@ revoke all on function crm.tg__refresh_customer_search_old() from public;
 
 create or replace function crm.tg__refresh_customer_search_moved()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Statement trigger (update with both transition tables) on contacts and delivery places: a row
 -- may move to another customer, so both customers are refreshed.
@@ -179,7 +179,7 @@ create or replace function crm.search_customers(
 returns table (
     id bigint, customer_no text, vs text, name text, kind text, city text, street text, state text, sort_name text
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Every word of the query must occur (accent-blind) in the customer's search text; keyset
 -- pagination by (sort_name, id). No single plan is fast for every word at a million customers,
@@ -268,7 +268,7 @@ grant execute on function crm.search_customers(text, text, bigint, integer, bool
 
 create or replace function crm.tg_contacts__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.value := btrim(new.value);
@@ -299,7 +299,7 @@ for each row execute function crm.tg_contacts__validate();
 
 create or replace function crm.tg_delivery_places__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.zip := crm.checked_zip(new.zip);
@@ -320,7 +320,7 @@ for each row execute function crm.tg_delivery_places__validate();
 
 create or replace function crm.end_customer(p_customer_id bigint, p_on date, p_reason text)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A customer is never deleted: their running services end on the date and the customer is hidden.
 declare
@@ -344,7 +344,7 @@ grant execute on function crm.end_customer(bigint, date, text) to mango_support,
 
 create or replace function crm.restore_customer(p_customer_id bigint)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   update crm.customers set state = 'active', ended_on = null, end_reason = null

@@ -2,7 +2,7 @@
 
 create or replace function crm.tg_contracts__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if tg_op = 'INSERT' then
@@ -24,7 +24,7 @@ for each row execute function crm.tg_contracts__validate();
 
 create or replace function crm.terminate_contract(p_contract_id bigint, p_on date)
 returns date
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Termination by notice: the contract ends at the end of the notice period, or at the end of a
 -- fixed term if that is later. Returns the end date.

@@ -2,7 +2,7 @@
 
 create or replace function payment.tg_bank_accounts__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.account_prefix := nullif(ltrim(coalesce(new.account_prefix, ''), '0'), '');

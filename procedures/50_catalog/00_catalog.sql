@@ -2,7 +2,7 @@
 
 create or replace function catalog.vat_rate(p_vat_class text, p_on date)
 returns numeric
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_rate numeric;
@@ -52,7 +52,7 @@ create or replace function catalog.set_price(
     p_tariff_id bigint, p_from date, p_monthly_fee numeric, p_setup_fee numeric default 0, p_zone_id bigint default null
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A new price from a date: the open price period before it is closed the day before.
 declare

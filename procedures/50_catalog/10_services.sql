@@ -3,7 +3,7 @@
 
 create or replace function crm.tg_services__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_customer crm.customers;
@@ -50,7 +50,7 @@ for each row execute function crm.tg_services__validate();
 
 create or replace function crm.tg_services__enqueue_provisioning()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- One outbox row per service (coalesced); the agents read the current state when they handle it.
 begin
@@ -69,7 +69,7 @@ revoke all on function crm.tg_services__enqueue_provisioning() from public;
 
 create or replace function crm.tg_service_tariffs__enqueue_provisioning()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform bus.enqueue('provisioning', 'service:' || new.service_id, jsonb_build_object('service_id', new.service_id));
@@ -86,7 +86,7 @@ for each row execute function crm.tg_service_tariffs__enqueue_provisioning();
 
 create or replace function crm.tg_parameter_values__enqueue_provisioning()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_row crm.parameter_values := coalesce(new, old);
@@ -122,7 +122,7 @@ grant execute on function crm.tariff_on(bigint, date) to mango_staff, mango_agen
 
 create or replace function crm.current_tariff(p_service_id bigint, p_on date default current_date)
 returns bigint
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The same as crm.tariff_on, as a value. PL/pgSQL keeps its plan for the session (a SQL
 -- function with `set search_path` would be planned again in every query that calls it).
@@ -196,7 +196,7 @@ create or replace function crm.activate_service(
     p_options jsonb default '{}'
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Options: state ('active' or 'ordered'), period_months, billing_day, bill_from, bill_separately,
 -- contract_id, billing_plan_id, bundle_id, note, params {code: value}.
@@ -246,7 +246,7 @@ create or replace function crm.activate_bundle(
     p_options jsonb default '{}'
 )
 returns bigint[]
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_ids bigint [] := '{}'::bigint [];
@@ -270,7 +270,7 @@ to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.change_tariff(p_service_id bigint, p_tariff_id bigint, p_on date)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The running tariff period ends the day before p_on; the new tariff runs from p_on.
 declare
@@ -317,7 +317,7 @@ to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.block_service(p_service_id bigint, p_kind text, p_reason text)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_kind not in ('manual', 'system') then
@@ -339,7 +339,7 @@ grant execute on function crm.block_service(bigint, text, text) to mango_support
 
 create or replace function crm.unblock_service(p_service_id bigint, p_kind text default 'manual')
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A block set by a person is never lifted by the automation (p_kind 'system').
 declare
@@ -362,7 +362,7 @@ grant execute on function crm.unblock_service(bigint, text) to mango_support, ma
 
 create or replace function crm.suspend_service(p_service_id bigint, p_from date, p_until date, p_reason text)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Suspension stops the service and its billing for the period (DUN-4).
 begin
@@ -383,7 +383,7 @@ grant execute on function crm.suspend_service(bigint, date, date, text) to mango
 
 create or replace function crm.resume_service(p_service_id bigint)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   update crm.services
@@ -403,7 +403,7 @@ grant execute on function crm.resume_service(bigint) to mango_support, mango_bil
 
 create or replace function crm.end_service(p_service_id bigint, p_end date, p_reason text)
 returns crm.services
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The service runs until the day before p_end. A future date schedules the end; the scheduler
 -- ends it on the day (crm.apply_due_service_dates).
@@ -432,7 +432,7 @@ to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.restore_service(p_service_id bigint)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- An ended (or end-scheduled) service runs again, open-ended, with its last tariff.
 declare
@@ -455,7 +455,7 @@ grant execute on function crm.restore_service(bigint) to mango_support, mango_sa
 
 create or replace function crm.move_service(p_service_id bigint, p_to_customer_id bigint, p_on date, p_reason text)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The service keeps its id, tariffs, parameters and history; only the customer changes.
 declare
@@ -481,7 +481,7 @@ grant execute on function crm.move_service(bigint, bigint, date, text) to mango_
 
 create or replace function crm.apply_due_service_dates(p_today date default current_date)
 returns integer
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Set-based daily step: ordered services whose start came become active, scheduled ends take
 -- effect, suspensions whose period is over resume.

@@ -8,7 +8,7 @@ create or replace function catalog.order_prices(
     p_kind text, p_customer_id bigint, p_service_id bigint, p_tariff_id bigint, p_bundle_id bigint, p_on date,
     out price_before numeric, out price_after numeric
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Monthly price with VAT before and after the order, as the customer pays it: after the bundle's
 -- discount and the customer's group discount (catalog.price_for), so that an order and the card
@@ -44,7 +44,7 @@ create or replace function catalog.place_order(
     p_effective_on date default current_date, p_note text default null, p_stage text default 'order'
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id bigint;
@@ -88,7 +88,7 @@ to mango_support, mango_sales, mango_billing, mango_customer;
 
 create or replace function catalog.apply_order(p_order_id bigint)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Carry out an accepted order on the service; the order is then done.
 declare
@@ -129,7 +129,7 @@ to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 
 create or replace function catalog.advance_order(p_order_id bigint, p_stage text, p_note text default null)
 returns text
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Allowed steps: enquiry → offer | rejected | cancelled; offer → order | rejected | cancelled;
 -- order → accepted | rejected | cancelled. An accepted order whose date has come is applied now.
@@ -163,7 +163,7 @@ grant execute on function catalog.advance_order(bigint, text, text) to mango_sup
 
 create or replace function catalog.apply_due_orders(p_today date default current_date)
 returns integer
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id bigint;

@@ -10,7 +10,7 @@ drop function if exists crm.customer_card_tariffs(bigint);
 
 create or replace function crm.tariffs_for_customer(p_customer_id bigint)
 returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The tariffs the customer's operator sells, each with what it would cost this customer today on
 -- its own (catalog.price_for: the list price less the customer's group discount), for the forms
@@ -36,7 +36,7 @@ create or replace function crm.customer_card(
     p_customer bigint, p_tab text default 'services', p_tariffs boolean default false
 )
 returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The card of one customer with the tab p_tab open, or null if the caller cannot see the customer.
 -- Keys: customer (the header: the customer's columns, name, operator, parent, branches, first
@@ -252,7 +252,7 @@ grant execute on function crm.customer_card(bigint, text, boolean) to mango_staf
 
 create or replace function crm.service_actions(p_customer bigint, p_service bigint)
 returns jsonb
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- What a service's actions menu needs when it is fetched on its own (the card renders it in place
 -- for the service asked for): the service's state, end and tariff, and the tariffs to change to.

@@ -10,7 +10,7 @@ drop function if exists net.tg__updated_at();
 
 create or replace function net.tg_devices__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.class_id is null and new.model_id is not null then
@@ -53,7 +53,7 @@ returns table (
     depth integer, device_id bigint, name text, site text, uplink_interface text, medium text,
     speed_mbps integer, is_core boolean
 )
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- From the device up through its parents to the core; each row says how it hangs on its parent.
   with recursive up (depth, id, parent_device_id, parent_interface_id) as (
@@ -83,7 +83,7 @@ grant execute on function net.path_to_core(bigint) to mango_staff, mango_agent;
 
 create or replace function net.subtree(p_device_id bigint)
 returns table (device_id bigint, depth integer)
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   with recursive down (id, depth) as (
     select p_device_id, 0
@@ -101,7 +101,7 @@ returns table (
     customer_id bigint, customer_no text, customer_name text, service_id bigint, product text,
     state text, via_device_id bigint, via_device text
 )
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- Every running service carried by the device or any device below it, with its customer.
   select distinct on (s.id) c.id, c.customer_no, crm.customer_name(c), s.id, p.name, s.state, d.id, d.name
@@ -119,7 +119,7 @@ grant execute on function net.affected_customers(bigint) to mango_staff, mango_a
 
 create or replace function net.log_device_event(p_device_id bigint, p_kind text, p_message text)
 returns bigint
-language sql volatile security invoker set search_path = ''
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
   insert into net.device_events (device_id, kind, message, user_id)
   values (p_device_id, p_kind, p_message, auth.user_id())

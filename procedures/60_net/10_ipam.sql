@@ -52,7 +52,7 @@ returns table (
     assignment_id bigint, address inet, valid tstzrange, service_id bigint, customer_id bigint,
     customer_no text, customer_name text, device_id bigint, device_name text, mac macaddr
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The holder of an address (or of the delegated prefix containing it) at a moment, with the
 -- customer who held the service then, and the MAC registered to it then. The customer then is
@@ -99,7 +99,7 @@ drop function if exists net.customers_holding(text);
 
 create or replace function net.customers_holding(p_query text)
 returns table (customer_id bigint)
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The customers who hold now what a search query names, when it is a network identifier (CRM-6):
 -- an IP address (or an address inside a delegated prefix), a MAC address (aa:bb:cc:dd:ee:ff,
@@ -153,7 +153,7 @@ grant execute on function net.customers_holding(text) to mango_staff;
 
 create or replace function net.customer_addresses(p_customer_id bigint, p_period tstzrange)
 returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint)
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- Every address a customer's services held during a period (only while the customer held them;
   -- a service moves between customers at the start of a Prague day).
@@ -179,7 +179,7 @@ create or replace function net.assign_ip(
     p_note text default null
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id bigint;
@@ -212,7 +212,7 @@ create or replace function net.allocate_ip(
     p_pool_id bigint, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now()
 )
 returns inet
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The lowest address (or delegated prefix) of the pool free from p_from on. Allocations from one
 -- pool are serialised by a transaction-level advisory lock on the pool (it needs no write right
@@ -278,7 +278,7 @@ to mango_technician, mango_support, mango_agent;
 
 create or replace function net.release_ip(p_assignment_id bigint, p_at timestamptz default now())
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   update net.ip_assignments set valid = tstzrange(lower(valid), greatest(p_at, lower(valid) + interval '1 second'))

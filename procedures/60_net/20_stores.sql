@@ -3,7 +3,7 @@
 
 create or replace function net.customer_store()
 returns bigint
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select id from net.stores where kind = 'customer';
 $$;
@@ -15,7 +15,7 @@ create or replace function net.stock_in(
     p_store_id bigint, p_model_id bigint, p_serial_no text, p_name text default null, p_note text default null
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id bigint;
@@ -39,7 +39,7 @@ grant execute on function net.stock_in(bigint, bigint, text, text, text) to mang
 
 create or replace function net.move_device(p_device_id bigint, p_to_store_id bigint, p_note text default null)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Out of the customer store means back from the customer: the device is detached from its service.
 declare
@@ -81,7 +81,7 @@ create or replace function net.assign_device(
     p_parent_interface_id bigint default null
 )
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A CPE goes to the customer: into the customer store, tied to the service, hung in the topology.
 declare

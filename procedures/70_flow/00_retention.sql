@@ -5,7 +5,7 @@
 
 create or replace function flow.retention()
 returns interval
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select coalesce((select (s.value #>> '{}')::interval from flow.settings s where s.key = 'retention'),
                   interval '6 months');
@@ -16,7 +16,7 @@ grant execute on function flow.retention() to mango_flow, mango_agent_scheduler,
 
 create or replace function flow.set_retention(p_retention interval)
 returns interval
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: the settings and the log are written only through this function. The log names the
 -- caller's role and, from the web client, the user (session_user is only the web client's login).
@@ -41,7 +41,7 @@ grant execute on function flow.set_retention(interval) to mango_admin;
 
 create or replace function flow.partition_day(p_relname text)
 returns date
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case when p_relname ~ '_p[0-9]{8}$' then to_date(right(p_relname, 8), 'YYYYMMDD') end;
 $$;
@@ -52,7 +52,7 @@ grant execute on function flow.partition_day(text) to mango_flow, mango_agent_sc
 
 create or replace function flow.partition_name(p_parent text, p_day date)
 returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select p_parent || '_p' || to_char(p_day, 'YYYYMMDD');
 $$;
@@ -64,7 +64,7 @@ to mango_agent_flowcollector, mango_agent_scheduler, mango_admin;
 
 create or replace function flow.partitions()
 returns table (parent text, relname text, day date, row_estimate bigint, closed boolean)
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select p.relname::text, c.relname::text, flow.partition_day(c.relname::text), greatest(c.reltuples, 0)::bigint,
          to_regclass('flow.' || c.relname || '_src_idx') is not null
@@ -84,7 +84,7 @@ to mango_flow, mango_agent_scheduler, mango_agent_flowcollector, mango_admin;
 
 create or replace function flow.create_day_partitions(p_parent text, p_days date[])
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: creating partitions is DDL. flow.create_partitions makes the days around today with it,
 -- the NAT log import the (past) days of its events. Rows of the day that wait in the default
@@ -138,7 +138,7 @@ grant execute on function flow.create_day_partitions(text, date[]) to mango_admi
 
 create or replace function flow.create_partitions(p_days_ahead integer default 2, p_days_back integer default 1)
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: creating partitions is DDL; the collector and the scheduler call this.
 declare
@@ -161,7 +161,7 @@ to mango_agent_flowcollector, mango_agent_scheduler, mango_admin;
 
 create or replace function flow.close_partitions()
 returns integer
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: building indexes is DDL; the scheduler calls this after midnight (UTC).
 -- A closed day gets B-trees on the addresses for lawful lookups. The day being written has only
@@ -201,7 +201,7 @@ grant execute on function flow.close_partitions() to mango_agent_scheduler, mang
 
 create or replace function flow.has_summary(p_day date, p_relation text)
 returns boolean
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select exists (select from flow.retention_log l
                   where l.kind = 'summary' and l.day = p_day and l.relation = p_relation);
@@ -213,7 +213,7 @@ grant execute on function flow.has_summary(date, text) to mango_agent_scheduler,
 
 create or replace function flow.flows_purged(p_day date)
 returns boolean
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select exists (select from flow.retention_log l
                   where l.kind = 'purge' and l.relation = 'flow.' || flow.partition_name('flows', p_day));
@@ -225,7 +225,7 @@ grant execute on function flow.flows_purged(date) to mango_agent_scheduler, mang
 
 create or replace function flow.summarize_day(p_day date)
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: summaries are written only here (the scheduler runs it daily and purge before dropping).
 declare
@@ -269,7 +269,7 @@ grant execute on function flow.summarize_day(date) to mango_agent_scheduler, man
 
 create or replace function flow.purge(p_retention interval default null)
 returns table (relation text, day date, row_count bigint)
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: dropping partitions is DDL; the scheduler runs this daily.
 -- Whole days older than the retention period are dropped: the partition of day D goes when all of

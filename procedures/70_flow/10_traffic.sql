@@ -9,7 +9,7 @@
 
 create or replace function flow.summarize_customers(p_day date)
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: summaries are written only here (the scheduler runs it daily, flow.purge before it drops
 -- a day); it reads the IP history and the service owners, which officers and agents cannot all read.
@@ -111,7 +111,7 @@ grant execute on function flow.summarize_customers(date) to mango_agent_schedule
 
 create or replace function flow.days_to_summarize(p_before date default null)
 returns table (day date, addresses boolean, customers boolean)
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- Closed days (before p_before, default today UTC) whose flows are still kept and that lack the
   -- summary per address (flow.daily_traffic) or per customer (crm.customer_traffic).
@@ -141,7 +141,7 @@ create or replace function flow.begin_nat_import(
     p_file_name text, p_sha256 bytea, p_format text, p_exporter inet default null, p_os_user text default null
 )
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: the import log is written only through these functions. Returns null when a file with
 -- the same content was imported before (a concurrent import of it waits here for the first to end).
@@ -173,7 +173,7 @@ create or replace function flow.finish_nat_import(
     p_first_event timestamptz, p_last_event timestamptz
 )
 returns void
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 -- definer: see flow.begin_nat_import.
 begin

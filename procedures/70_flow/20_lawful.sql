@@ -15,7 +15,7 @@
 
 create or replace function flow.require_officer()
 returns bigint
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_uid bigint := auth.user_id();
@@ -33,7 +33,7 @@ grant execute on function flow.require_officer() to mango_flow;
 
 create or replace function flow.nat_lookaround()
 returns interval
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select coalesce((select (s.value #>> '{}')::interval from flow.settings s where s.key = 'nat_lookaround'),
                   interval '7 days');
@@ -45,7 +45,7 @@ grant execute on function flow.nat_lookaround() to mango_flow;
 
 create or replace function flow.check_request(p_address inet, p_port integer, p_period tstzrange)
 returns void
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_address is null then
@@ -64,7 +64,7 @@ grant execute on function flow.check_request(inet, integer, tstzrange) to mango_
 
 create or replace function flow.check_period(p_period tstzrange)
 returns void
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_period is null or isempty(p_period) or lower_inf(p_period) or upper_inf(p_period) then
@@ -79,7 +79,7 @@ grant execute on function flow.check_period(tstzrange) to mango_flow;
 
 create or replace function flow.connection_type(p_medium text)
 returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select case p_medium
            when 'radio' then 'fixed wireless access'
@@ -103,7 +103,7 @@ returns table (
     customer_name text, mac text, device_id bigint, device_name text, access_point_id bigint, access_point text,
     access_point_site text, connection_type text
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- One row per holding of the address (or of the delegated prefix containing it) that overlaps the
 -- period, split where its service moved to another customer (moves take effect at the start of a
@@ -177,7 +177,7 @@ returns table (
     exporter inet, protocol smallint, private_ip inet, private_port integer, public_ip inet,
     public_port_first integer, public_port_last integer, nat_start timestamptz, nat_end timestamptz
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- NAT translations that overlap the period, from the NAT events: by public address (and the port,
 -- which lies in the translated port or the allocated port block) or by private address. Only
@@ -261,7 +261,7 @@ returns table (
     ip_address inet, port integer, private_ip inet, private_port integer, public_ip inet, public_port_first integer,
     public_port_last integer, protocol smallint, nat_start timestamptz, nat_end timestamptz
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The holders of the address itself ('assignment' rows), and the NAT translations of the address
 -- with the holder of the private address while translated ('nat' rows). p_private: the address is
@@ -303,7 +303,7 @@ returns table (
     ip_address inet, port integer, private_ip inet, private_port integer, public_ip inet, public_port_first integer,
     public_port_last integer, protocol smallint, nat_start timestamptz, nat_end timestamptz
 )
-language sql stable security invoker set search_path = ''
+language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- source 'assignment': the address was assigned to the subscriber; source 'nat': the address is
   -- a public NAT address and the subscriber held the private address translated to it (for the
@@ -321,7 +321,7 @@ returns table (
     flow_start timestamptz, flow_end timestamptz, direction text, exporter inet, protocol smallint, src_addr inet,
     src_port integer, dst_addr inet, dst_port integer, bytes bigint, packets bigint, sampling integer
 )
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Flow records from ('from') or to ('to') the address, and the port on that side if given, that
 -- overlap the period [start, end), ordered by start, at most p_limit. Two branches, one per side,
@@ -375,7 +375,7 @@ create or replace function flow.check_case_fields(
     p_reference text, p_requesting_body text, p_legal_basis text, p_received_on date, p_deadline date
 )
 returns void
-language plpgsql immutable security invoker set search_path = ''
+language plpgsql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if coalesce(btrim(p_reference), '') = '' then
@@ -406,7 +406,7 @@ create or replace function flow.open_case(
     p_deadline date default null, p_note text default null
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_uid bigint := flow.require_officer();
@@ -428,7 +428,7 @@ grant execute on function flow.open_case(text, text, text, date, date, text) to 
 
 create or replace function flow.open_case_state(p_case_id bigint)
 returns text
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_state text;
@@ -449,7 +449,7 @@ create or replace function flow.update_case(
     p_deadline date, p_note text
 )
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform flow.require_officer();
@@ -471,7 +471,7 @@ grant execute on function flow.update_case(bigint, text, text, text, date, date,
 
 create or replace function flow.close_case(p_case_id bigint, p_outcome text, p_note text default null)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform flow.require_officer();
@@ -495,7 +495,7 @@ grant execute on function flow.close_case(bigint, text, text) to mango_flow;
 
 create or replace function flow.reopen_case(p_case_id bigint)
 returns void
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform flow.require_officer();
@@ -522,7 +522,7 @@ create or replace function flow.record_query(
     p_flow_limit integer, p_subscribers jsonb, p_flows jsonb
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The query row (with its counts, written once) and its answer: p_flows holds up to one record
 -- more than the limit, which only says that the answer was cut. A period that begins before the
@@ -559,7 +559,7 @@ to mango_flow;
 
 create or replace function flow.check_query_case(p_case_id bigint, p_flow_limit integer)
 returns void
-language plpgsql stable security invoker set search_path = ''
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform flow.require_officer();
@@ -581,7 +581,7 @@ create or replace function flow.run_address_query(
     p_case_id bigint, p_address inet, p_port integer, p_period tstzrange, p_flow_limit integer default 10000
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Who held the address (or the private address behind a public NAT address and port) during the
 -- period, and the flow records of the address (and port); for a translation of a single port also
@@ -626,7 +626,7 @@ create or replace function flow.run_customer_query(
     p_case_id bigint, p_customer_id bigint, p_period tstzrange, p_flow_limit integer default 10000
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Every address the customer held during the period (net.customer_addresses: only while the
 -- customer held the service), with the legally required fields, the NAT translations of those
@@ -676,7 +676,7 @@ grant execute on function flow.run_customer_query(bigint, bigint, tstzrange, int
 
 create or replace function flow.csv_line(p_fields text[])
 returns text
-language sql immutable security invoker set search_path = ''
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- RFC 4180: a field with a comma, a quote or a line break is quoted, quotes doubled.
   select string_agg(case when u.f is null then ''
@@ -690,7 +690,7 @@ grant execute on function flow.csv_line(text[]) to mango_flow;
 
 create or replace function flow.csv_time(p_value text)
 returns text
-language sql stable security invoker set search_path = '' set timezone = 'Europe/Prague'
+language sql stable security invoker set search_path = pg_catalog, pg_temp set timezone = 'Europe/Prague'
 as $$
   -- ISO 8601 in Prague time with its offset, e.g. 2024-02-14T20:00:00+01:00 (milliseconds if any).
   select case when p_value is null then null
@@ -704,7 +704,7 @@ grant execute on function flow.csv_time(text) to mango_flow;
 
 create or replace function flow.export_query(p_query_id bigint, p_part text)
 returns table (line_no integer, line text)
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The CSV file of one part of a query's kept answer ('subscribers': the subscriber and NAT rows,
 -- 'flows': the flow records), a header line first; the file is the lines each ended by CRLF, in

@@ -1,4 +1,6 @@
--- Every function and procedure of our schemas pins search_path (set search_path = ''), except the
+-- Every function and procedure of our schemas pins exactly `search_path = pg_catalog, pg_temp`: the
+-- temporary schema named last, so a caller's pg_temp.timestamptz or pg_temp.users cannot shadow
+-- what a definer function means (an empty path still searches pg_temp first). Except the
 -- small SQL helpers written to be inlined into the queries that call them (a SET clause stops
 -- inlining): those say "[inlined]" in their comment and must be SQL, security invoker and not
 -- volatile, so that inlined or not they cannot run with other rights than the caller's.
@@ -25,11 +27,11 @@ select is_empty(
        and p.prokind in ('f', 'p')
        and not exists (select from pg_catalog.pg_depend d
                         where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
-       and not exists (select from unnest(p.proconfig) as cfg where cfg like 'search_path=%')
+       and not ('search_path=pg_catalog, pg_temp' = any(coalesce(p.proconfig, '{}')))
        and coalesce(pg_catalog.obj_description(p.oid, 'pg_proc'), '') not like '%[inlined]%'
      order by 1
     $$,
-    'every function of our schemas pins search_path'
+    'every function of our schemas pins search_path = pg_catalog, pg_temp'
 );
 
 select is_empty(

@@ -6,7 +6,7 @@ grant usage on schema tests to public;
 
 create or replace function tests.make_user(p_roles text[], p_username text default null)
 returns bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_name text := coalesce(p_username, 'test_' || array_to_string(p_roles, '_') || '_'
@@ -26,7 +26,7 @@ $$;
 
 create or replace function tests.session_for(p_user_id bigint)
 returns text
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_token text := encode(public.gen_random_bytes(32), 'hex');
@@ -42,7 +42,7 @@ $$;
 --   select tests.as_staff('{support}');  -- returns the role name and sets the session token
 create or replace function tests.login_staff(p_roles text[])
 returns text
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_uid bigint := tests.make_user(p_roles, 'test_' || array_to_string(p_roles, '_'));
@@ -56,7 +56,7 @@ $$;
 
 -- Switch the current transaction to a staff user with these roles (pgTAP: call, then test).
 create or replace procedure tests.as_staff(p_roles text[])
-language plpgsql security invoker set search_path = ''
+language plpgsql security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_role text := tests.login_staff(p_roles);
@@ -66,7 +66,7 @@ end;
 $$;
 
 create or replace procedure tests.as_superuser()
-language plpgsql security invoker set search_path = ''
+language plpgsql security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   reset role;
@@ -77,7 +77,7 @@ $$;
 -- Audit records written by the current transaction (pgTAP files run in one transaction).
 create or replace function tests.my_audit(p_table regclass)
 returns setof audit.records
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select r.*
     from audit.records r
@@ -95,7 +95,7 @@ $$;
 -- (customer numbers <id>-000001…, VS <id>00001…).
 create or replace function tests.make_operator(p_code text default null)
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_code text := coalesce(p_code, 'op' || substr(md5(random()::text), 1, 8));
@@ -119,7 +119,7 @@ create or replace function tests.make_customer(
   p_created_on date default '2020-01-01', p_company text default null
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id bigint;
@@ -139,7 +139,7 @@ create or replace function tests.make_tariff(
   p_vat_class text default 'standard'
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_suffix text := substr(md5(random()::text), 1, 8);
@@ -165,7 +165,7 @@ $$;
 create or replace function tests.service_trace(
   p_service_id bigint, out audit_rows integer, out bus_rows integer, out revision integer
 )
-language sql stable security definer set search_path = ''
+language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   select
     (select count(*)::integer from audit.records r
@@ -184,7 +184,7 @@ $$;
 -- A site (POP) with a code.
 create or replace function tests.net_make_site(p_code text default null, p_kind text default 'pop')
 returns bigint
-language sql volatile security invoker set search_path = ''
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
   insert into net.sites (code, name, kind, city, latitude, longitude)
   values (coalesce(p_code, 's' || substr(md5(random()::text), 1, 8)), 'Site ' || coalesce(p_code, ''), p_kind,
@@ -199,7 +199,7 @@ create or replace function tests.net_make_device(
   p_is_core boolean default false, p_site_id bigint default null
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_model bigint;
@@ -232,7 +232,7 @@ $$;
 -- A store of a kind, reused when one of that name exists (there is only one customer store).
 create or replace function tests.net_store(p_kind text, p_name text default null)
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_id bigint;
@@ -251,7 +251,7 @@ create or replace function tests.net_make_service(
   p_customer_id bigint default null, p_tariff_id bigint default null, p_from date default '2024-01-01'
 )
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_customer bigint := p_customer_id;
@@ -277,7 +277,7 @@ $$;
 -- 10 % off the TV. Returns the operator's id; codes are unique per operator.
 create or replace function tests.make_catalogue(p_code text default null)
 returns bigint
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_operator bigint := tests.make_operator(p_code);
@@ -330,7 +330,7 @@ create or replace function tests.lawful_scenario(
   p_n integer, out op bigint, out c1 bigint, out c2 bigint, out s1 bigint, out s2 bigint, out ap bigint,
   out cpe bigint, out t0 timestamptz, out pub inet, out priv1 inet, out priv2 inet, out direct inet
 )
-language plpgsql volatile security invoker set search_path = ''
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_tariff bigint;
