@@ -1,0 +1,1 @@
+-- 0008 hardening: roles, throttling by address and the second person for officers. Frozen once merged.

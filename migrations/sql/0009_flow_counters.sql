@@ -1,0 +1,1 @@
+-- 0009 flow counters: what the flow collector could not store (sets before their template, sequence gaps, unreadable time stamps, rejected spool files). Frozen once merged.

@@ -1,0 +1,1 @@
+-- 0010 job kinds: job kinds as data, and the operator's time zone (one business day). Frozen once merged.

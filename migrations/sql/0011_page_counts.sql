@@ -1,0 +1,1 @@
+-- 0011 page counts: counts and indexes that keep whole-table pages fast at a million customers. Frozen once merged.

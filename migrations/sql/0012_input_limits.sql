@@ -1,0 +1,1 @@
+-- 0012 input limits: numeric columns refuse NaN and infinity, text columns get length limits. Frozen once merged.
