@@ -20,7 +20,8 @@ from starlette.staticfiles import StaticFiles
 from db import settings as settings_mod
 from db.settings import Settings
 from webclient import i18n, web
-from webclient.staff import account, dashboard, lawful, operators, retention, system, users
+from webclient.staff import account, audit, bus, dashboard, jobs, lawful, operators, retention, users
+from webclient.staff.catalogue_routes import routes as catalogue_routes
 from webclient.staff.customer_routes import routes as customer_routes
 from webclient.staff.net_routes import routes as network_routes
 
@@ -112,12 +113,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/users/new", web.staff_page(users.user_new), methods=["GET", "POST"]),
         Route("/users/{id:int}", web.staff_page(users.user_edit), methods=["GET", "POST"]),
         Route("/users/{id:int}/password", web.staff_page(users.user_password), methods=["POST"]),
-        Route("/jobs", web.staff_page(system.jobs)),
-        Route("/jobs/rows", web.staff_page(system.job_rows)),
-        Route("/jobs/{id:int}/cancel", web.staff_page(system.job_cancel), methods=["POST"]),
-        Route("/bus", web.staff_page(system.bus)),
-        Route("/bus/dead/{id:int}/retry", web.staff_page(system.dead_retry), methods=["POST"]),
-        Route("/audit", web.staff_page(system.audit)),
+        Route("/jobs", web.staff_page(jobs.jobs)),
+        Route("/jobs/rows", web.staff_page(jobs.job_rows)),
+        Route("/jobs/{id:int}/cancel", web.staff_page(jobs.job_cancel), methods=["POST"]),
+        Route("/bus", web.staff_page(bus.bus)),
+        Route("/bus/dead/{id:int}/retry", web.staff_page(bus.dead_retry), methods=["POST"]),
+        Route("/audit", web.staff_page(audit.audit)),
         Route("/operators", web.staff_page(operators.operator_list)),
         Route("/operators/new", web.staff_page(operators.operator_new), methods=["GET", "POST"]),
         Route("/operators/{id:int}", web.staff_page(operators.operator_detail), methods=["GET", "POST"]),
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             methods=["GET", "POST"],
         ),
         *customer_routes(),
+        *catalogue_routes(),
         *network_routes(),
         *lawful.routes(),
         *retention.routes(),

@@ -1,10 +1,11 @@
-"""The routes of the customer, order, catalogue and parameter pages of the staff client."""
+"""The routes of the customer pages (CRM): the list, the card and its tabs, a customer's services
+(activation and actions) and orders, mounted by the staff app."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from webclient.staff import catalogue, customers, orders, parameters
+from webclient.staff import customers, orders
 from webclient.web import staff_page, staff_view
 
 GET_POST = ["GET", "POST"]
@@ -38,23 +39,4 @@ def routes() -> list[Route]:
         Route(c + "/orders", staff_page(orders.order_new), methods=POST),
         Route(c + "/orders/{oid:int}/advance", staff_page(orders.order_advance), methods=POST),
         Route("/orders", staff_page(orders.order_list)),
-        Route("/catalogue", staff_page(catalogue.catalogue)),
-        Route("/catalogue/classes", staff_page(catalogue.class_add), methods=POST),
-        Route("/catalogue/products", staff_page(catalogue.product_add), methods=POST),
-        Route("/catalogue/zones", staff_page(catalogue.zone_add), methods=POST),
-        Route("/catalogue/bundles", staff_page(catalogue.bundle_add), methods=POST),
-        Route("/catalogue/products/{id:int}", staff_page(catalogue.product), methods=GET_POST),
-        Route("/catalogue/products/{id:int}/tariffs", staff_page(catalogue.tariff_add), methods=POST),
-        Route("/catalogue/tariffs/{id:int}", staff_page(catalogue.tariff), methods=GET_POST),
-        Route("/catalogue/tariffs/{id:int}/prices", staff_page(catalogue.price_add), methods=POST),
-        Route("/catalogue/bundles/{id:int}", staff_page(catalogue.bundle), methods=GET_POST),
-        Route("/catalogue/bundles/{id:int}/items", staff_page(catalogue.bundle_item_add), methods=POST),
-        Route(
-            "/catalogue/bundles/{id:int}/items/{iid:int}/remove",
-            staff_page(catalogue.bundle_item_remove),
-            methods=POST,
-        ),
-        Route("/parameters", staff_page(parameters.parameter_list)),
-        Route("/parameters", staff_page(parameters.parameter_add), methods=POST),
-        Route("/parameters/{id:int}", staff_page(parameters.parameter_edit), methods=POST),
     ]
