@@ -12,8 +12,8 @@ test: setup
 	@.venv/bin/python -m pytest -q $${PYTEST_ARGS:-}
 
 lint: setup
-	@.venv/bin/ruff check db agents webclient tests bench migrations
-	@.venv/bin/ruff format --check db agents webclient tests bench migrations
+	@.venv/bin/ruff check db mango agents webclient tests bench migrations
+	@.venv/bin/ruff format --check db mango agents webclient tests bench migrations
 	@.venv/bin/mypy
 	@.venv/bin/sqlfluff lint --dialect postgres migrations/sql procedures
 	@.venv/bin/mango lint-sql

@@ -170,7 +170,7 @@ def _make_catalogue(conn: psycopg.Connection, operator: int) -> None:
 def start_web(settings: Settings, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "MANGO_VAR": str(settings.var_dir)}
     mango = Path(sys.executable).with_name("mango")
-    command = [str(mango)] if mango.exists() else [sys.executable, "-m", "db.cli"]
+    command = [str(mango)] if mango.exists() else [sys.executable, "-m", "mango.cli"]
     proc = subprocess.Popen(
         [*command, "web", "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,

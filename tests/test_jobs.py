@@ -203,7 +203,7 @@ def test_submitting_an_unknown_kind_lists_the_known_ones(settings: Settings) -> 
 def test_mango_jobs_command_lists_and_submits(settings: Settings, admin: psycopg.Connection) -> None:
     env = {"DATABASE_URL": settings.database_url, "MANGO_VAR": str(settings.var_dir), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        [sys.executable, "-m", "db.cli", "jobs", "submit", "bus.purge", "--params", '{"dead_days": 60}'],
+        [sys.executable, "-m", "mango.cli", "jobs", "submit", "bus.purge", "--params", '{"dead_days": 60}'],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -217,7 +217,7 @@ def test_mango_jobs_command_lists_and_submits(settings: Settings, admin: psycopg
     admin.execute("select bus.cancel_job(%s)", [job_id])
 
     result = subprocess.run(
-        [sys.executable, "-m", "db.cli", "jobs", "--limit", "3"],
+        [sys.executable, "-m", "mango.cli", "jobs", "--limit", "3"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -241,7 +241,7 @@ def test_a_date_without_a_year_takes_the_file_year_and_rolls_over_into_january(
 def run_mango(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"DATABASE_URL": settings.database_url, "MANGO_VAR": str(settings.var_dir), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [sys.executable, "-m", "db.cli", *args],
+        [sys.executable, "-m", "mango.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,4 +1,8 @@
-"""The `mango` command: set-up, migrations, demo data, the web client, agents, users and jobs."""
+"""The `mango` command: set-up, migrations, demo data, the web client, agents, users and jobs.
+
+One ``cmd_<command>`` function per command (``cmd_user_<subcommand>`` for ``mango user``), and
+``build_parser`` with their options; ``mango run`` is the process supervisor in ``mango.supervisor``.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,12 @@ import argparse
 import getpass
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import psycopg
 
 from db import settings as settings_mod
-from db.settings import ROOT, Settings
+from db.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -72,39 +73,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the staff web client and the agents in the foreground; Ctrl-C stops them all."""
-    from agents import DEFAULT_AGENTS
+    from mango import supervisor
 
-    s = _settings(args)
-    exe = [sys.executable, "-m", "db.cli"]
-    procs = [subprocess.Popen([*exe, "web", "--workers", str(args.workers)], cwd=ROOT)]
-    for name in DEFAULT_AGENTS:
-        procs.append(subprocess.Popen([*exe, "agent", name], cwd=ROOT))
-    from db.demo import DEMO_LOGINS
-
-    print(f"\nMango ISP staff client: http://{s.web_host}:{s.web_port}/")
-    print("Demo logins (user / password):")
-    for user, password, roles in DEMO_LOGINS:
-        print(f"  {user:12} {password:18} {roles}")
-    print("Ctrl-C stops everything.\n", flush=True)
-
-    def stop(*_: object) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, lambda *_: stop())
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    stop()
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    return 0
+    return supervisor.run(_settings(args), workers=args.workers)
 
 
 def _admin_conn(args: argparse.Namespace) -> psycopg.Connection:

@@ -1,0 +1,7 @@
+"""``python -m mango``: the same as the `mango` command."""
+
+import sys
+
+from mango.cli import main
+
+sys.exit(main())
