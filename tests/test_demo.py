@@ -9,9 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from db import bootstrap, cli, demo, migrate
+from db import bootstrap, demo, migrate
 from db import settings as settings_mod
 from db.settings import Settings
+from mango import cli
 
 SEED = 4242
 CUSTOMERS = 60

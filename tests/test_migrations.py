@@ -15,8 +15,9 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from db import bootstrap, cli, migrate
+from db import bootstrap, migrate
 from db.settings import Settings
+from mango import cli
 
 ScratchFactory = Callable[[str], str]
 
