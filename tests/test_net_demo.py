@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from db import bootstrap, demo, migrate
-from db.demo_network import load_network
+from db.demo.network import load_network
 from db.settings import Settings
 
 CUSTOMERS = 300
