@@ -32,7 +32,7 @@ from typing import Any
 
 import psycopg
 
-from db.demo.loader import FAST_FROM, Loader
+from db.demo.loader import Loader
 from db.demo.network import load_network
 from db.demo.planner import Planner
 from db.demo.reference import (
@@ -79,11 +79,13 @@ def is_loaded(conn: psycopg.Connection[Any]) -> bool:
     )
 
 
-def load(conninfo: str, customers: int = 2000, seed: int = 20261125, fast: bool | None = None) -> Summary:
+def load(conninfo: str, customers: int = 2000, seed: int = 20261125) -> Summary:
     """Load the demo (one transaction); raises RuntimeError if it is there already.
 
-    ``fast`` writes the services with COPY instead of calling crm.activate_service per service
-    (same rows, same rules checked by the triggers); by default from FAST_FROM customers on.
+    Services are activated by crm.activate_service and crm.activate_bundle themselves, a batch of
+    rows per statement, at any size: there is no second copy of what activating a service writes
+    (measured at 10,000 customers: 51 s for the services against 27 s with COPY, the whole load
+    251 s against 230 s).
     """
     started = time.monotonic()
     with psycopg.connect(conninfo) as conn:
@@ -95,7 +97,7 @@ def load(conninfo: str, customers: int = 2000, seed: int = 20261125, fast: bool 
             assert row is not None
             planner = Planner(seed, row[0], customers)
             planner.plan()
-            loader = Loader(conn, planner, fast=customers >= FAST_FROM if fast is None else fast)
+            loader = Loader(conn, planner)
             loader.operators_and_series()
             loader.staff()
             loader.catalogue()

@@ -16,21 +16,18 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
-from db.demo.planner import OrderPlan, Planner, ServicePlan
+from db.demo.planner import OrderPlan, Planner
 from db.demo.reference import (
     _LOGIN_NAMES,
     _LOGIN_ROLES,
     _MORE_STAFF,
-    BUNDLE_ITEMS,
     BUNDLES,
     DEMO_LOGINS,
     GROUPS,
     PRICE_2024,
     PRICE_2025,
     PRICE_START,
-    PRODUCT_OPERATOR,
     PRODUCTS,
-    TARIFF_PRODUCT,
     TARIFFS,
     ZONE_PRICES,
     is_valid_account,
@@ -39,7 +36,6 @@ from db.demo.reference import (
 )
 
 BATCH = 2000  # rows per set-based statement (and progress step)
-FAST_FROM = 5000  # from this many customers on, services are written with COPY (see load)
 
 
 def _progress(total: int, desc: str) -> tqdm:  # type: ignore[type-arg]
@@ -76,9 +72,8 @@ def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: It
 
 
 class Loader:
-    def __init__(self, conn: psycopg.Connection[Any], plan: Planner, fast: bool = False) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], plan: Planner) -> None:
         self.conn = conn
-        self.fast = fast
         self.products: dict[str, int] = {}
         self.cur = conn.cursor()
         self.p = plan
@@ -738,9 +733,6 @@ class Loader:
         for k, s in enumerate(services):
             s.seq = k
         plan.services = services
-        if self.fast:
-            self.services_copy(services)
-            return
         bar = _progress(len(services), "services")
         for chunk in _chunks(services):
             rows = []
@@ -797,75 +789,6 @@ class Loader:
                 " as p(id bigint, code text, value text)",
                 [Jsonb([{"id": i, "code": k, "value": v} for i, k, v in chunk])],
             )
-        bar.close()
-
-    def services_copy(self, services: list[ServicePlan]) -> None:
-        """The fast path for many customers: what crm.activate_service writes, with COPY.
-
-        The rows are the ones the function would write (service, its tariff period, its parameters),
-        in the same order and with the same ids; the tables' triggers check, audit and enqueue them.
-        """
-        plan = self.p
-        bar = _progress(len(services), "services")
-        items = {b: BUNDLE_ITEMS[b] for b in self.bundles}
-        count = sum(len(items[s.bundle]) if s.bundle else 1 for s in services)
-        ids = iter(_reserve_ids(self.cur, "crm.services", count))
-        rows: list[tuple[Any, ...]] = []
-        tariffs: list[tuple[Any, ...]] = []
-        params: list[tuple[Any, ...]] = []
-        for s in services:
-            c = plan.customers[s.customer]
-            state = "ordered" if s.start > plan.today else "active"
-            valid = f"[{s.start.isoformat()},)"
-            codes = items[s.bundle] if s.bundle else [s.tariff or ""]
-            for k, code in enumerate(codes):
-                sid = next(ids)
-                s.ids.append(sid)
-                product = self.products[TARIFF_PRODUCT[code]]
-                rows.append(
-                    (
-                        sid,
-                        c.id,
-                        product,
-                        self.operators[PRODUCT_OPERATOR[TARIFF_PRODUCT[code]]],
-                        c.places[s.place].id,
-                        c.contracts[s.contract][0],
-                        self.bundles[s.bundle] if s.bundle else None,
-                        state,
-                        valid,
-                        s.period,
-                        s.billing_day,
-                        s.start,
-                    )
-                )
-                tariffs.append((sid, self.tariffs[code], valid))
-                values = s.item_params.get(k, {}) if s.bundle else s.params
-                params.extend(
-                    (self.param_defs[("service", key)], sid, value) for key, value in values.items()
-                )
-        _copy(
-            self.cur,
-            "crm.services",
-            (
-                "id",
-                "customer_id",
-                "product_id",
-                "operator_id",
-                "delivery_place_id",
-                "contract_id",
-                "bundle_id",
-                "state",
-                "valid",
-                "period_months",
-                "billing_day",
-                "bill_from",
-            ),
-            rows,
-        )
-        bar.update(len(services) // 2)
-        _copy(self.cur, "crm.service_tariffs", ("service_id", "tariff_id", "valid"), tariffs)
-        _copy(self.cur, "crm.parameter_values", ("definition_id", "entity_id", "value"), params)
-        bar.update(len(services) - len(services) // 2)
         bar.close()
 
     # -- orders, as the member of staff who handles them (a real session, their database role)
