@@ -12,7 +12,7 @@ PACKAGES=(
   postgresql-15 postgresql-contrib postgresql-plpython3-15 postgresql-15-pgtap
   postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl
   python3 python3-venv python3-dev build-essential
-  chromium fonts-dejavu-core softflowd nfdump
+  chromium fonts-dejavu-core softflowd nfdump pmacct
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -7,6 +7,7 @@ The helpers here are shared by the other flow tests.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -32,33 +33,45 @@ class RunningCollector:
     proc: subprocess.Popen[str]
     port: int
     spool: Path
+    log: Path  # its standard error: JSON lines
+    instance: str  # its name in ``flow.collector_status``, one per test
+
+    def logged(self) -> list[dict[str, Any]]:
+        """The log records written so far."""
+        lines = self.log.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 @contextmanager
 def collector(settings: Settings, spool: Path, **env: str) -> Iterator[RunningCollector]:
-    """Start ``python -m agents.flowcollector`` on a free loopback port; SIGTERM it afterwards."""
+    """Start ``python -m agents.flowcollector`` on a free loopback port; SIGTERM it afterwards.
+
+    Its log goes to ``collector.log`` beside the spool directory."""
     environ = dict(os.environ)
     environ.update(
         MANGO_FLOW_LISTEN="127.0.0.1:0",
         MANGO_FLOW_SPOOL=str(spool),
         MANGO_FLOW_FLUSH_MS="200",
-        MANGO_FLOW_INSTANCE=f"test-{spool.name}",
+        MANGO_FLOW_INSTANCE=f"test-{spool.parent.name}-{spool.name}",
         MANGO_LOG_LEVEL="WARNING",
     )
     environ.update(env)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.flowcollector", "--database", settings.dbname],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    log = spool.parent / "collector.log"
+    with open(log, "ab") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agents.flowcollector", "--database", settings.dbname],
+            cwd=ROOT,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("flowcollector listening on "), line
         port = int(line.rsplit(":", 1)[1])
-        yield RunningCollector(proc, port, spool)
+        yield RunningCollector(proc, port, spool, log, environ["MANGO_FLOW_INSTANCE"])
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -166,7 +179,7 @@ def test_collector_reports_its_exporters_in_the_status_table(
     expected = write_pcap(tmp_path / "flows.pcap", 111, time.time() - 60)
     with collector(settings, tmp_path / "spool") as c:
         softflowd(tmp_path / "flows.pcap", c.port, 9, tmp_path)
-        instance = f"test-{c.spool.name}"
+        instance = c.instance
         assert wait_for(
             lambda: (
                 count(

@@ -10,6 +10,16 @@ When the database is away, a batch is written to the spool directory instead (on
 batch) and the writer reconnects with backoff; while spool files exist, new batches are appended
 to the spool too, and the files are replayed in order (each committed, then deleted) once the
 database is back. Nothing received is lost unless the queue overflows (counted as dropped).
+A batch or a spool file that the database refuses (not a lost connection: the rows themselves) is
+counted as rejected and kept in the spool's ``rejected/`` folder, with the database's error in a
+``.error`` file beside it, for a person to look at.
+
+Per exporter and observation domain, ``flow.collector_status`` and the metrics count what was
+received, stored, dropped, spooled and rejected, the malformed datagrams, the data sets that came
+before their template (``unknown_sets``), the records whose time could not be read and got the
+export time (``unreadable_times``), and the gaps in the exporters' sequence numbers
+(``sequence_gaps``, ``sequence_missing``: see :mod:`.parser` for what each version counts). The
+first data set of an unknown template and the first unreadable time of a template are logged.
 
 Configuration (environment): ``MANGO_FLOW_LISTEN`` (``host:port``, default ``127.0.0.1:2055``;
 ``[::]:2055`` for IPv6), ``MANGO_FLOW_SPOOL`` (default ``var/flowspool``), ``MANGO_FLOW_BATCH_ROWS``,
@@ -54,15 +64,21 @@ COPY_FLOWS = f"copy flow.flows ({', '.join(FLOW_COLUMNS)}) from stdin with (form
 COPY_NAT = f"copy flow.nat_events ({', '.join(NAT_COLUMNS)}) from stdin with (format binary)"
 STATUS_SQL = """
 insert into flow.collector_status as s
-  (collector, exporter, observation_domain, received, stored, dropped, malformed, spooled,
-   sampling_interval, last_seen, updated_at)
-select %s, e.exporter::inet, e.domain, e.received, e.stored, e.dropped, e.malformed, e.spooled,
-       e.sampling, e.last_seen, now()
+  (collector, exporter, observation_domain, received, stored, dropped, malformed, spooled, rejected,
+   unknown_sets, unreadable_times, sequence_gaps, sequence_missing, sampling_interval, last_seen,
+   updated_at)
+select %s, e.exporter::inet, e.domain, e.received, e.stored, e.dropped, e.malformed, e.spooled, e.rejected,
+       e.unknown_sets, e.unreadable_times, e.sequence_gaps, e.sequence_missing, e.sampling, e.last_seen,
+       now()
   from jsonb_to_recordset(%s::jsonb) as e(exporter text, domain bigint, received bigint, stored bigint,
-       dropped bigint, malformed bigint, spooled bigint, sampling integer, last_seen timestamptz)
+       dropped bigint, malformed bigint, spooled bigint, rejected bigint, unknown_sets bigint,
+       unreadable_times bigint, sequence_gaps bigint, sequence_missing bigint, sampling integer,
+       last_seen timestamptz)
 on conflict (collector, exporter, observation_domain) do update
    set received = excluded.received, stored = excluded.stored, dropped = excluded.dropped,
-       malformed = excluded.malformed, spooled = excluded.spooled,
+       malformed = excluded.malformed, spooled = excluded.spooled, rejected = excluded.rejected,
+       unknown_sets = excluded.unknown_sets, unreadable_times = excluded.unreadable_times,
+       sequence_gaps = excluded.sequence_gaps, sequence_missing = excluded.sequence_missing,
        sampling_interval = excluded.sampling_interval, last_seen = excluded.last_seen, updated_at = now()
 """
 SPOOL_MAGIC = b"MANGOFLOWSPOOL1\n"
@@ -72,10 +88,33 @@ STORED = Counter("mango_flow_stored", "Flow records and NAT events committed to 
 DROPPED = Counter("mango_flow_dropped", "Records dropped because the queue was full.")
 MALFORMED = Counter("mango_flow_malformed", "Datagrams dropped as malformed or truncated.")
 SPOOLED = Counter("mango_flow_spooled", "Records written to the disk spool while the database was away.")
+PER_EXPORTER = ("exporter", "domain")
+REJECTED = Counter(
+    "mango_flow_rejected", "Records the database refused, kept in the spool's rejected folder.", PER_EXPORTER
+)
+UNKNOWN_SETS = Counter(
+    "mango_flow_unknown_sets", "Data sets dropped because their template was not known (yet).", PER_EXPORTER
+)
+UNREADABLE_TIMES = Counter(
+    "mango_flow_unreadable_times",
+    "Records stored with the export time because their own start or end time could not be read.",
+    PER_EXPORTER,
+)
+SEQUENCE_GAPS = Counter(
+    "mango_flow_sequence_gaps",
+    "Jumps in an exporter's sequence numbers: datagrams lost on the way.",
+    PER_EXPORTER,
+)
+SEQUENCE_MISSING = Counter(
+    "mango_flow_sequence_missing",
+    "What the sequence jumps skipped: flows (v5), export packets (v9), data records (IPFIX).",
+    PER_EXPORTER,
+)
 QUEUE_ROWS = Gauge("mango_flow_queue_rows", "Records waiting in memory for the writer.")
 SPOOL_FILES = Gauge("mango_flow_spool_files", "Batches waiting in the disk spool.")
 
 Key = tuple[str, int]  # exporter address, observation domain
+GAP_LOG_EVERY = 60.0  # seconds between two log lines about sequence gaps of one exporter
 
 
 @dataclass(frozen=True)
@@ -126,6 +165,11 @@ class ExporterStats:
     dropped: int = 0
     malformed: int = 0
     spooled: int = 0
+    rejected: int = 0
+    unknown_sets: int = 0
+    unreadable_times: int = 0
+    sequence_gaps: int = 0
+    sequence_missing: int = 0
     sampling: int = 1
     last_seen: float = 0.0
 
@@ -169,6 +213,9 @@ class Collector:
         self._backoff = 0.2
         self._last_status = 0.0
         self._last_partitions = 0.0
+        # What was logged once: (exporter, domain, template) of unknown sets and unreadable times.
+        self._logged: set[tuple[str, str, int, int]] = set()
+        self._gaps_logged: dict[Key, float] = {}
 
     # -- socket ----------------------------------------------------------------------------------
     def _bind(self) -> socket.socket:
@@ -266,6 +313,10 @@ class Collector:
                 st.sampling = self.decoder.session(host, r.domain).sampling
                 if full:
                     st.dropped += r.flow_count + r.nat_count
+                st.unknown_sets += r.unknown_sets
+                st.unreadable_times += r.untimed
+                st.sequence_gaps += r.sequence_gaps
+                st.sequence_missing += r.sequence_missing
             for host, count in malformed.items():
                 st = self._stat((host, 0))
                 st.malformed += count
@@ -275,6 +326,55 @@ class Collector:
             DROPPED.inc(batch.rows)
         if malformed:
             MALFORMED.inc(sum(malformed.values()))
+        for host, r in results:
+            if r.unknown_sets or r.untimed or r.sequence_gaps or r.restarted:
+                self._report(host, r)
+
+    def _report(self, host: str, r: Result) -> None:
+        """Metrics and log lines for what a datagram's records lack (each log line carries the
+        exporter, domain and template or count as fields)."""
+        labels = (host, str(r.domain))
+        where = {"exporter": host, "domain": r.domain}
+        if r.unknown_sets:
+            UNKNOWN_SETS.labels(*labels).inc(r.unknown_sets)
+        if r.untimed:
+            UNREADABLE_TIMES.labels(*labels).inc(r.untimed)
+        if r.sequence_gaps:
+            SEQUENCE_GAPS.labels(*labels).inc(r.sequence_gaps)
+            SEQUENCE_MISSING.labels(*labels).inc(r.sequence_missing)
+            now = time.monotonic()
+            if now - self._gaps_logged.get((host, r.domain), -GAP_LOG_EVERY) >= GAP_LOG_EVERY:
+                self._gaps_logged[(host, r.domain)] = now
+                log.warning(
+                    "exporter %s domain %d: a gap in its sequence numbers, %d missing (datagrams lost"
+                    " before the collector; counted in sequence_gaps, logged at most once a minute)",
+                    host, r.domain, r.sequence_missing,
+                    extra={"fields": {**where, "kind": "sequence_gap", "missing": r.sequence_missing}},
+                )  # fmt: skip
+        if r.restarted:
+            log.info(
+                "exporter %s domain %d started its sequence numbers again (restarted)", host, r.domain,
+                extra={"fields": {**where, "kind": "sequence_restart"}},
+            )  # fmt: skip
+        if len(self._logged) > 10_000:
+            self._logged.clear()
+        for tid in r.unknown_templates:
+            if (host, "unknown_set", r.domain, tid) not in self._logged:
+                self._logged.add((host, "unknown_set", r.domain, tid))
+                log.warning(
+                    "exporter %s domain %d: a data set of template %d came before its template and was"
+                    " dropped (counted in unknown_sets; logged once)", host, r.domain, tid,
+                    extra={"fields": {**where, "kind": "unknown_set", "template": tid}},
+                )  # fmt: skip
+        for tid in r.untimed_templates:
+            if (host, "unreadable_time", r.domain, tid) not in self._logged:
+                self._logged.add((host, "unreadable_time", r.domain, tid))
+                log.warning(
+                    "exporter %s domain %d: records of template %d have no start or end time the collector"
+                    " can read; stored with the export time (counted in unreadable_times; logged once)",
+                    host, r.domain, tid,
+                    extra={"fields": {**where, "kind": "unreadable_time", "template": tid}},
+                )  # fmt: skip
 
     def _stat(self, key: Key) -> ExporterStats:
         st = self.stats.get(key)
@@ -389,6 +489,13 @@ class Collector:
                 self._stat(key).stored += n
         STORED.inc(sum(counts.values()))
 
+    def _rejected(self, counts: dict[Key, int]) -> None:
+        with self.stats_lock:
+            for key, n in counts.items():
+                self._stat(key).rejected += n
+        for (host, domain), n in counts.items():
+            REJECTED.labels(host, str(domain)).inc(n)
+
     # -- spool -------------------------------------------------------------------------------------
     def _spool_files(self) -> list[Path]:
         files = sorted(self.config.spool_dir.glob("*.bin"))
@@ -397,29 +504,10 @@ class Collector:
 
     def _spool(self, batch: Batch, directory: Path | None = None) -> Path:
         directory = directory or self.config.spool_dir
-        directory.mkdir(parents=True, exist_ok=True)
         self._spool_seq += 1
-        path = directory / f"{time.time_ns():020d}-{os.getpid()}-{self._spool_seq:08d}.bin"
-        meta = json.dumps(
-            {"counts": [[h, d, n] for (h, d), n in batch.counts.items()], "rows": batch.rows}
-        ).encode()
-        flows = b"".join(batch.flows)
-        nat = b"".join(batch.nat)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(SPOOL_MAGIC)
-            f.write(struct.pack(">III", len(meta), len(flows), len(nat)))
-            f.write(meta)
-            f.write(flows)
-            f.write(nat)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-        dirfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        path = write_spool(
+            directory / f"{time.time_ns():020d}-{os.getpid()}-{self._spool_seq:08d}.bin", batch
+        )
         if directory == self.config.spool_dir:
             with self.stats_lock:
                 for key, n in batch.counts.items():
@@ -449,15 +537,37 @@ class Collector:
                     self._lost(exc)
                     return
                 conn.rollback()
-                self._reject(batch, exc)
+                kept = self._set_aside(path, exc)
+                self._rejected(batch.counts)
+                log.error(
+                    "the database refused spool file %s of %d rows (%s); kept as %s",
+                    path.name, batch.rows, str(exc).strip(), kept,
+                    extra={"fields": {"kind": "rejected", "file": str(kept), "rows": batch.rows}},
+                )  # fmt: skip
+                continue
             path.unlink()
             self._stored(batch.counts)
             log.info("replayed spool file %s (%d rows)", path.name, batch.rows)
         SPOOL_FILES.set(0)
 
     def _reject(self, batch: Batch, exc: BaseException) -> None:
+        """Keep a batch the database refused in the rejected folder and count it."""
         path = self._spool(batch, self.config.spool_dir / "rejected")
-        log.error("the database refused a batch of %d rows (%s); kept in %s", batch.rows, exc, path)
+        _write_error(path, exc)
+        self._rejected(batch.counts)
+        log.error(
+            "the database refused a batch of %d rows (%s); kept as %s", batch.rows, str(exc).strip(), path,
+            extra={"fields": {"kind": "rejected", "file": str(path), "rows": batch.rows}},
+        )  # fmt: skip
+
+    def _set_aside(self, path: Path, exc: BaseException) -> Path:
+        """Move a refused spool file into the rejected folder (never replayed again), with the error."""
+        directory = self.config.spool_dir / "rejected"
+        directory.mkdir(parents=True, exist_ok=True)
+        kept = directory / path.name
+        path.replace(kept)
+        _write_error(kept, exc)
+        return kept
 
     # -- status ------------------------------------------------------------------------------------
     def _housekeeping(self, final: bool = False) -> None:
@@ -473,7 +583,9 @@ class Collector:
                 {
                     "exporter": host, "domain": domain, "received": st.received, "stored": st.stored,
                     "dropped": st.dropped, "malformed": st.malformed, "spooled": st.spooled,
-                    "sampling": st.sampling,
+                    "rejected": st.rejected, "unknown_sets": st.unknown_sets,
+                    "unreadable_times": st.unreadable_times, "sequence_gaps": st.sequence_gaps,
+                    "sequence_missing": st.sequence_missing, "sampling": st.sampling,
                     "last_seen": datetime.fromtimestamp(st.last_seen, UTC).isoformat() if st.last_seen else None,
                 }
                 for (host, domain), st in self.stats.items()
@@ -509,6 +621,13 @@ class Collector:
         return 0
 
 
+def _write_error(path: Path, exc: BaseException) -> None:
+    """The database's refusal beside a rejected spool file (``<name>.error``)."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    text = f"{datetime.now(UTC).isoformat()} {sqlstate or ''} {str(exc).strip()}\n"
+    path.with_suffix(".error").write_text(text, encoding="utf-8")
+
+
 def _joined(parts: list[bytes] | Iterator[bytes], size: int = 1 << 20) -> Iterator[bytes]:
     """The parts concatenated into buffers of about ``size`` bytes (fewer COPY messages)."""
     pending: list[bytes] = []
@@ -523,8 +642,34 @@ def _joined(parts: list[bytes] | Iterator[bytes], size: int = 1 << 20) -> Iterat
         yield b"".join(pending)
 
 
+def write_spool(path: Path, batch: Batch) -> Path:
+    """Write a batch as a spool file, durably (a temporary file, fsync'ed, renamed, directory fsync'ed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = json.dumps(
+        {"counts": [[h, d, n] for (h, d), n in batch.counts.items()], "rows": batch.rows}
+    ).encode()
+    flows = b"".join(batch.flows)
+    nat = b"".join(batch.nat)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(SPOOL_MAGIC)
+        f.write(struct.pack(">III", len(meta), len(flows), len(nat)))
+        f.write(meta)
+        f.write(flows)
+        f.write(nat)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    dirfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+    return path
+
+
 def read_spool(path: Path) -> Batch:
-    """A batch written by :meth:`Collector._spool`."""
+    """A batch written by :func:`write_spool`."""
     raw = path.read_bytes()
     if not raw.startswith(SPOOL_MAGIC) or len(raw) < len(SPOOL_MAGIC) + 12:
         raise ValueError("not a spool file")

@@ -15,6 +15,25 @@ a template set replaces a template of the same id, an IPFIX withdrawal (field co
 Options records give the sampling interval (v9 34/35/50, IPFIX 34/305/306) and, for IPFIX
 ``flowStartSysUpTime``, the exporter's ``systemInitTimeMilliseconds`` (160).
 
+What could not be stored is counted in the :class:`Result`, never dropped silently:
+
+- ``unknown_sets``: data sets whose template is not known (yet); their records cannot be counted.
+- ``untimed``: records whose start or end time could not be read (no time field, a time field of
+  a length its type does not have, uptime without ``systemInitTimeMilliseconds``): they are stored
+  with the export time. IPFIX ``flowStart/EndMicroseconds`` (154/155) are read both as RFC 7011
+  NTP values (8 bytes) and as the 16 bytes pmacct sends with ``nfprobe_tstamp_usec`` (seconds and
+  microseconds since 1970, 8 bytes each).
+- ``sequence_gaps`` and ``sequence_missing``: datagrams lost before the collector, from the header's
+  sequence number as nfcapd checks it, per exporter address and observation domain (v5: per
+  engine). v5 ``flow_sequence`` counts flows, v9 ``package_sequence`` export packets, IPFIX
+  ``sequenceNumber`` data records (options records too); ``sequence_missing`` adds up what the
+  jumps skipped, in those units. The counter wraps at 2**32. A datagram whose number lies in one of
+  the stream's last 16 gaps is late (reordered): it was counted in that gap and changes nothing.
+  Any other number behind the expected one, or an exporter that booted later (v5 and v9: export
+  time less uptime, with 2 s of slack), is a restart: the count starts again from that datagram,
+  without a gap. An IPFIX message with a data set of an unknown template says nothing about the
+  next number: the next message starts the count again.
+
 A datagram that is truncated or inconsistent raises :class:`Malformed` and yields no rows.
 """
 
@@ -53,7 +72,7 @@ OCTETS, PACKETS, PROTOCOL, TOS, TCP_FLAGS, SRC_PORT, SRC_V4, IN_IF = 1, 2, 4, 5,
 DST_PORT, DST_V4, OUT_IF, LAST_UPTIME, FIRST_UPTIME = 11, 12, 14, 21, 22
 OCTETS_TOTAL, PACKETS_TOTAL = 85, 86
 SRC_V6, DST_V6, SAMPLING_INTERVAL, SAMPLING_ALGORITHM, SAMPLER_RANDOM_INTERVAL = 27, 28, 34, 35, 50
-START_S, END_S, START_MS, END_MS, START_US, END_US = 150, 151, 152, 153, 154, 155
+START_S, END_S, START_MS, END_MS, START_US, END_US, START_NS, END_NS = 150, 151, 152, 153, 154, 155, 156, 157
 START_DELTA_US, END_DELTA_US, SYSTEM_INIT_MS = 158, 159, 160
 POST_SRC_V4, POST_DST_V4, POST_SRC_PORT, POST_DST_PORT = 225, 226, 227, 228
 NAT_EVENT, INGRESS_VRF, POST_SRC_V6, POST_DST_V6 = 230, 234, 281, 282
@@ -65,10 +84,18 @@ NAT_FIELDS = frozenset({POST_SRC_V4, POST_DST_V4, POST_SRC_PORT, POST_DST_PORT, 
                         POST_DST_V6, PORT_RANGE_START, PORT_RANGE_END})  # fmt: skip
 TIME_FIELDS = {
     FIRST_UPTIME: "uptime", LAST_UPTIME: "uptime", START_S: "s", END_S: "s", START_MS: "ms", END_MS: "ms",
-    START_US: "ntp", END_US: "ntp", START_DELTA_US: "delta", END_DELTA_US: "delta",
+    START_US: "ntp", END_US: "ntp", START_NS: "ntp", END_NS: "ntp", START_DELTA_US: "delta",
+    END_DELTA_US: "delta",
 }  # fmt: skip
-START_PREFERENCE = (START_MS, START_US, START_S, START_DELTA_US, FIRST_UPTIME)
-END_PREFERENCE = (END_MS, END_US, END_S, END_DELTA_US, LAST_UPTIME)
+# The length each kind of time field has (RFC 7011 section 6.1.7-6.1.10, RFC 3954); pmacct sends
+# 154/155 in 16 bytes (its struct timeval: seconds and microseconds, 8 bytes each).
+TIME_LENGTHS = {"uptime": (4,), "s": (4,), "ms": (8,), "ntp": (8,), "delta": (4,)}
+TIMEVAL_FIELDS = frozenset({START_US, END_US})
+START_PREFERENCE = (START_MS, START_US, START_NS, START_S, START_DELTA_US, FIRST_UPTIME)
+END_PREFERENCE = (END_MS, END_US, END_NS, END_S, END_DELTA_US, LAST_UPTIME)
+SEQUENCE_MOD = 1 << 32
+HOLES_KEPT = 16  # the latest gaps of a stream, for datagrams that arrive late into them
+BOOT_SLACK_MS = 2000  # v9 export times are whole seconds
 
 _H = struct.Struct(">H")
 _HH = struct.Struct(">HH")
@@ -256,9 +283,23 @@ def _flow_plan(fields: Sequence[tuple[int, int]], offsets: Sequence[int], reclen
 
 def _time_spec(where: dict[int, tuple[int, int]], preference: Sequence[int]) -> TimeSpec:
     for fid in preference:
-        if fid in where and where[fid][1] in (4, 8):
-            return TimeSpec(TIME_FIELDS[fid], where[fid][0], where[fid][1])
+        if fid not in where:
+            continue
+        offset, length = where[fid]
+        kind = TIME_FIELDS[fid]
+        if length in TIME_LENGTHS[kind]:
+            return TimeSpec(kind, offset, length)
+        if fid in TIMEVAL_FIELDS and length == 16:
+            return TimeSpec("timeval", offset, length)
     return TimeSpec("export", 0, 0)
+
+
+def _untimed(plan: FlowPlan, clock: _Clock) -> bool:
+    """Whether the records of this plan get the export time for their start or end."""
+    return any(
+        spec.kind == "export" or (spec.kind == "uptime" and clock.uptime_ms is None)
+        for spec in (plan.start, plan.end)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +323,21 @@ class Result:
     nat_count: int = 0
     domain: int = 0
     unknown_sets: int = 0  # data sets whose template we do not (yet) know
+    unknown_templates: list[int] = field(default_factory=list)  # their set ids
+    untimed: int = 0  # records stored with the export time: their own time could not be read
+    untimed_templates: list[int] = field(default_factory=list)  # the templates of those records
+    sequence_gaps: int = 0  # jumps forward of the header's sequence number
+    sequence_missing: int = 0  # what the jumps skipped (v5 flows, v9 datagrams, IPFIX records)
+    restarted: bool = False  # the exporter started its sequence again
+
+
+@dataclass(slots=True)
+class SequenceState:
+    """What the next datagram of one exporter stream should carry."""
+
+    expected: int | None  # None: unknown (the next datagram starts the count again)
+    boot_ms: int | None  # export time less uptime of the last datagram (v5, v9)
+    holes: list[tuple[int, int]] = field(default_factory=list)  # the latest gaps: (first, length)
 
 
 @dataclass(slots=True)
@@ -297,6 +353,7 @@ class Decoder:
 
     def __init__(self) -> None:
         self.sessions: dict[tuple[str, int], Session] = {}
+        self.sequences: dict[tuple[str, int, int], SequenceState] = {}
         self._exporters: dict[str, bytes] = {}
 
     def session(self, host: str, domain: int) -> Session:
@@ -313,6 +370,37 @@ class Decoder:
         if e is None:
             e = self._exporters[host] = exporter_field(host)
         return e
+
+    def _sequence(self, key: tuple[str, int, int], seq: int, units: int | None, boot_ms: int | None,
+                  out: Result) -> None:  # fmt: skip
+        """Check a datagram's sequence number against the stream's and count a gap.
+
+        ``units`` is what the datagram adds to the sequence (None: unknown), ``boot_ms`` the
+        exporter's boot time it implies (v5, v9).
+        """
+        st = self.sequences.get(key)
+        if st is None:
+            if len(self.sequences) > 100_000:
+                self.sequences.clear()
+            st = self.sequences[key] = SequenceState(None, boot_ms)
+        rebooted = boot_ms is not None and st.boot_ms is not None and boot_ms - st.boot_ms > BOOT_SLACK_MS
+        if rebooted:
+            out.restarted = True
+        elif st.expected is not None:
+            distance = (seq - st.expected) % SEQUENCE_MOD
+            if distance >= SEQUENCE_MOD // 2:  # behind the expected number
+                if any((seq - start) % SEQUENCE_MOD < length for start, length in st.holes):
+                    return  # late: it fills a gap counted already; the stream goes on where it was
+                out.restarted = True
+            elif distance:
+                out.sequence_gaps += 1
+                out.sequence_missing += distance
+                st.holes.append((st.expected, distance))
+                del st.holes[:-HOLES_KEPT]
+        if out.restarted:
+            st.holes.clear()
+        st.expected = None if units is None else (seq + units) % SEQUENCE_MOD
+        st.boot_ms = boot_ms
 
     def decode(self, data: bytes, host: str) -> Result:
         """Rows from one datagram sent by ``host``; raises :class:`Malformed`."""
@@ -336,7 +424,7 @@ class Decoder:
     def _v5(self, data: bytes, host: str) -> Result:
         if len(data) < 24:
             raise Malformed("v5: truncated header")
-        _, count, uptime, secs, nsecs, _seq, _etype, _eid, sampling = _V5_HEADER.unpack_from(data)
+        _, count, uptime, secs, nsecs, seq, etype, eid, sampling = _V5_HEADER.unpack_from(data)
         if count == 0 or count > 30 or len(data) < 24 + 48 * count:
             raise Malformed(f"v5: {count} records in {len(data)} bytes")
         interval = sampling & 0x3FFF
@@ -348,6 +436,8 @@ class Decoder:
         layout = V5_PLAN.layout(self.exporter(host), 0, max(session.sampling, 1))
         out.flows.append(_encode(V5_PLAN, layout, data, 24, count, clock))
         out.flow_count = count
+        boot = secs * 1000 + nsecs // 1_000_000 - uptime
+        self._sequence((host, 5, etype << 8 | eid), seq, count, boot, out)
         return out
 
     def decode_v5_many(self, datagrams: Sequence[bytes], host: str) -> Result:
@@ -359,12 +449,13 @@ class Decoder:
         bodies: list[bytes] = []
         ats: list[int] = []
         ups: list[int] = []
+        sequences: list[tuple[int, int, int, int]] = []  # engine, sequence, count, boot
         session = self.session(host, 0)
         total = 0
         for data in datagrams:
             if len(data) < 24 or _H.unpack_from(data)[0] != 5:
                 raise Malformed("v5: not a v5 datagram")
-            _, count, uptime, secs, nsecs, _seq, _etype, _eid, sampling = _V5_HEADER.unpack_from(data)
+            _, count, uptime, secs, nsecs, seq, etype, eid, sampling = _V5_HEADER.unpack_from(data)
             if count == 0 or count > 30 or len(data) < 24 + 48 * count:
                 raise Malformed(f"v5: {count} records in {len(data)} bytes")
             if sampling & 0x3FFF > 1:
@@ -373,6 +464,7 @@ class Decoder:
             at = secs * 1_000_000 + nsecs // 1000 - PG_EPOCH_US
             ats.extend([at] * count)
             ups.extend([uptime] * count)
+            sequences.append((etype << 8 | eid, seq, count, secs * 1000 + nsecs // 1_000_000 - uptime))
             total += count
         out = Result()
         if not total:
@@ -391,18 +483,22 @@ class Decoder:
                 tmp[j::4] = buf[off + j : stop : 48]
             values = struct.unpack(f">{total}I", tmp)
             stamps = [a - ((u - v) & 0xFFFFFFFF) * 1000 for a, u, v in zip(ats, ups, values, strict=True)]
+            if max(stamps) >= _LIMIT or min(stamps) <= -_LIMIT:
+                raise Malformed("a time stamp out of range")
             packed = struct.pack(f">{total}q", *stamps)
             for j in range(8):
                 rows[at_row + j :: rowlen] = packed[j::8]
         out.flows.append(bytes(rows))
         out.flow_count = total
+        for engine, seq, count, boot in sequences:  # only once every datagram decoded
+            self._sequence((host, 5, engine), seq, count, boot, out)
         return out
 
     # -- v9 ----------------------------------------------------------------------------------
     def _v9(self, data: bytes, host: str) -> Result:
         if len(data) < 20:
             raise Malformed("v9: truncated header")
-        _, _count, uptime, secs, _seq, source_id = _V9_HEADER.unpack_from(data)
+        _, _count, uptime, secs, seq, source_id = _V9_HEADER.unpack_from(data)
         session = self.session(host, source_id)
         clock = _Clock(secs * 1_000_000, uptime)
         out = Result(domain=source_id)
@@ -419,6 +515,7 @@ class Decoder:
             elif set_id >= 256:
                 self._data_set(session, set_id, data, body, body_end, clock, host, out)
             pos = body_end
+        self._sequence((host, 9, source_id), seq, 1, secs * 1000 - uptime, out)
         return out
 
     def _v9_templates(self, session: Session, data: bytes, pos: int, end: int) -> None:
@@ -454,12 +551,13 @@ class Decoder:
     def _ipfix(self, data: bytes, host: str) -> Result:
         if len(data) < 16:
             raise Malformed("IPFIX: truncated header")
-        _, length, export_time, _seq, domain = _IPFIX_HEADER.unpack_from(data)
+        _, length, export_time, seq, domain = _IPFIX_HEADER.unpack_from(data)
         if length != len(data) or length < 16:
             raise Malformed(f"IPFIX: message length {length}, datagram {len(data)}")
         session = self.session(host, domain)
         clock = _Clock(export_time * 1_000_000, None)
         out = Result(domain=domain)
+        records: int | None = 0  # data records, for the sequence number; None when not known
         pos = 16
         while pos < length:
             if pos + 4 > length:
@@ -475,12 +573,14 @@ class Decoder:
                 # export (modulo 2**32, like v9) it also survives an uptime that wrapped.
                 init = session.system_init_ms
                 clock.uptime_ms = None if init is None else (export_time * 1000 - init) & 0xFFFFFFFF
-                self._data_set(session, set_id, data, body, body_end, clock, host, out)
+                n = self._data_set(session, set_id, data, body, body_end, clock, host, out)
+                records = None if n is None or records is None else records + n
             elif set_id not in (0, 1):
                 pass  # sets 4..255 are reserved: skipped
             else:
                 raise Malformed(f"IPFIX: set id {set_id}")
             pos = body_end
+        self._sequence((host, 10, domain), seq, records, None, out)
         return out
 
     def _ipfix_templates(self, session: Session, data: bytes, pos: int, end: int, options: bool) -> None:
@@ -527,11 +627,13 @@ class Decoder:
         session.templates[template.template_id] = template
 
     def _data_set(self, session: Session, set_id: int, data: bytes, pos: int, end: int, clock: _Clock,
-                  host: str, out: Result) -> None:  # fmt: skip
+                  host: str, out: Result) -> int | None:  # fmt: skip
+        """Decode one data set into ``out``; the number of its records (None: template unknown)."""
         t = session.templates.get(set_id)
         if t is None:
             out.unknown_sets += 1
-            return
+            out.unknown_templates.append(set_id)
+            return None
         spans: list[list[tuple[int, int]]] = []
         if t.fixed:
             n = (end - pos) // t.reclen
@@ -540,23 +642,32 @@ class Decoder:
             n = len(spans)
         buf, base = data, pos
         if n == 0:
-            return
+            return 0
         if t.options:
             for values in _records(t, data, pos, end):
                 self._apply_options(session, values)
-            return
+            return n
+        untimed = 0
         if t.flow is not None:
             if not t.fixed:
                 buf, base = _normalise(t, data, spans), 0
             layout = t.flow.layout(self.exporter(host), out.domain, max(session.sampling, 1))
             out.flows.append(_encode(t.flow, layout, buf, base, n, clock))
             out.flow_count += n
+            if _untimed(t.flow, clock):
+                untimed += n
         if t.nat:
             records = _records(t, data, pos, end)
             ex = self.exporter(host)
             for values in records:
-                out.nat.append(_nat_row(ex, out.domain, values, clock))
+                row, timed = _nat_row(ex, out.domain, values, clock)
+                out.nat.append(row)
+                untimed += not timed
             out.nat_count += len(records)
+        if untimed:
+            out.untimed += untimed
+            out.untimed_templates.append(set_id)
+        return n
 
     def _apply_options(self, session: Session, values: Record) -> None:
         ids: dict[int, int | bytes] = {}
@@ -645,8 +756,11 @@ def _times(spec: TimeSpec, buf: bytes, base: int, reclen: int, n: int, clock: _C
     start, stop = base + spec.offset, base + reclen * n
     for j in range(ln):
         tmp[j::ln] = buf[start + j : stop : reclen]
-    values = struct.unpack(f">{n}{'I' if ln == 4 else 'Q'}", tmp)
     kind = spec.kind
+    if kind == "timeval":  # pmacct: seconds and microseconds since 1970, 8 bytes each
+        pairs = struct.unpack(f">{2 * n}Q", tmp)
+        return [pairs[i] * 1_000_000 + pairs[i + 1] - PG_EPOCH_US for i in range(0, 2 * n, 2)]
+    values = struct.unpack(f">{n}{'I' if ln == 4 else 'Q'}", tmp)
     if kind == "uptime":
         at = clock.export_us - PG_EPOCH_US
         up = clock.uptime_ms
@@ -717,7 +831,8 @@ def _addr_field(value: int | bytes | None, size: int) -> bytes:
     return b"\xff\xff\xff\xff"
 
 
-def _nat_row(exporter: bytes, domain: int, values: Record, clock: _Clock) -> bytes:
+def _nat_row(exporter: bytes, domain: int, values: Record, clock: _Clock) -> tuple[bytes, bool]:
+    """A NAT event row, and whether its time was read from the record (else: the export time)."""
     v: dict[int, int | bytes] = {}
     for fid, value in values:
         v.setdefault(fid, value)
@@ -739,6 +854,7 @@ def _nat_row(exporter: bytes, domain: int, values: Record, clock: _Clock) -> byt
             else:
                 when = clock.export_us - ((clock.uptime_ms - raw) & 0xFFFFFFFF) * 1000
             break
+    timed = when is not None
     if when is None:
         when = clock.export_us
     when -= PG_EPOCH_US
@@ -772,4 +888,4 @@ def _nat_row(exporter: bytes, domain: int, values: Record, clock: _Clock) -> byt
         _int_field(range_end, 4),
         _int_field(v.get(INGRESS_VRF), 8),
     ]
-    return b"".join(parts)
+    return b"".join(parts), timed

@@ -1,6 +1,7 @@
 """Data retention (DR-3): how long flow records and NAT events are kept, the daily partitions that
-hold them, what the purge drops next, the collector's counters per exporter, the retention log and
-the NAT log imports.
+hold them, what the purge drops next, the collector's counters per exporter (with what it could not
+store: data sets before their template, gaps in the exporters' sequence numbers, records without a
+readable time, batches the database refused), the retention log and the NAT log imports.
 
 Administrators and officers (the flow role) see the page; every other role gets "not allowed" from
 the database (no usage on the flow schema). Only what the catalogue says about the partitions is
@@ -42,7 +43,7 @@ select r.retention,
        r.retention <> make_interval(months => (extract(year from r.retention) * 12
                                                 + extract(month from r.retention))::integer,
                                     days => extract(day from r.retention)::integer) as has_time,
-       has_function_privilege('flow.set_retention(interval)', 'execute') as may_change,
+       has_function_privilege('flow.set_retention(interval, boolean)', 'execute') as may_change,
        r.today, p.oldest_day, p.kept_days, r.next_purge_at,
        ((r.next_purge_at - r.retention) at time zone 'UTC')::date - 1 as next_purge_through,
        ((now() - r.retention) at time zone 'UTC')::date - 1 as due_through,
@@ -68,9 +69,12 @@ select p.day,
  order by p.day desc
 """
 
+# Besides what was stored: what was lost or stored without its own time, per exporter (see the
+# column comments of flow.collector_status).
 COLLECTORS_SQL = """
 select s.collector, host(s.exporter) as exporter, s.observation_domain, s.received, s.stored, s.dropped,
-       s.malformed, s.spooled, s.sampling_interval, s.last_seen, s.updated_at,
+       s.malformed, s.spooled, s.rejected, s.unknown_sets, s.unreadable_times, s.sequence_gaps,
+       s.sequence_missing, s.sampling_interval, s.last_seen, s.updated_at,
        s.last_seen is null or s.last_seen < now() - make_interval(mins => %s) as stale
   from flow.collector_status s
  order by s.collector, s.exporter, s.observation_domain
