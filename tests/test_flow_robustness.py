@@ -1,12 +1,18 @@
-"""The collector survives garbage, loses nothing while the database is away, and flushes on SIGTERM."""
+"""The collector survives garbage, loses nothing while the database is away, and flushes on SIGTERM.
+
+No test here orders anything with a sleep: datagrams go out in chunks small enough for any receive
+buffer, and the next chunk waits for an event (a probe datagram of the chunk stored, the collector's
+new database connection, the queued rows in its metrics), polled with a deadline."""
 
 from __future__ import annotations
 
 import random
+import re
 import signal
 import socket
 import struct
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -52,12 +58,31 @@ def v5_datagram(net: int, first: int, n: int = 30, when: float | None = None) ->
     return header + b"".join(records)
 
 
-def send(port: int, datagrams: list[bytes], pause_every: int = 50, pause: float = 0.002) -> None:
+CHUNK = 50  # datagrams sent before waiting for the collector: at most 75 kB, within any receive buffer
+
+
+def send(port: int, datagrams: list[bytes]) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for i, d in enumerate(datagrams):
+        for d in datagrams:
             s.sendto(d, ("127.0.0.1", port))
-            if i % pause_every == pause_every - 1:
-                time.sleep(pause)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def received(metrics_port: int) -> float:
+    """The collector's ``mango_flow_received_total``: records decoded and queued for the writer (-1
+    while its metrics are not served yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return -1
+    m = re.search(r"^mango_flow_received_total (\S+)$", text, re.M)
+    return float(m.group(1)) if m else -1
 
 
 def stored(admin: psycopg.Connection, net: int) -> int:
@@ -83,12 +108,15 @@ def test_garbage_and_truncated_datagrams_are_counted_and_a_following_export_is_s
     maybe += [
         ipfix_header[:2] + bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 600))) for _ in range(300)
     ]
+    garbage = certain + maybe
     with collector(settings, tmp_path / "spool") as c:
-        send(c.port, certain + maybe)
-        send(c.port, [valid])
-        assert wait_for(lambda: stored(admin, 201) == 30)
+        # Each chunk is followed by a valid export (30 new flows): once it is stored, the collector
+        # has read the chunk before it, and lives.
+        for k in range(0, len(garbage), CHUNK):
+            send(c.port, [*garbage[k : k + CHUNK], v5_datagram(201, k // CHUNK * 30)])
+            assert wait_for(lambda k=k: stored(admin, 201) == (k // CHUNK + 1) * 30)  # type: ignore[misc]
         assert c.proc.poll() is None
-        instance = f"test-{c.spool.name}"
+        instance = c.instance
         assert wait_for(
             lambda: (
                 count(
@@ -106,20 +134,26 @@ def test_nothing_received_is_lost_while_the_database_connection_is_killed(
     settings: Settings, admin: psycopg.Connection, tmp_path: Path
 ) -> None:
     datagrams = [v5_datagram(202, i * 30) for i in range(400)]  # 12,000 distinct flows
+
+    def backends() -> set[int]:
+        rows = admin.execute(
+            "select pid from pg_stat_activity"
+            " where usename = 'mango_agent_flowcollector' and datname = current_database()"
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    killed: set[int] = set()
     with collector(settings, tmp_path / "spool", MANGO_FLOW_FLUSH_MS="100") as c:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            deadline = time.monotonic() + 20
-            for i, d in enumerate(datagrams):
-                s.sendto(d, ("127.0.0.1", c.port))
-                if i % 10 == 9:  # about 4 s of sending, the collector's connection killed all along
-                    admin.execute(
-                        "select pg_terminate_backend(pid) from pg_stat_activity"
-                        " where usename = 'mango_agent_flowcollector' and datname = current_database()"
-                    )
-                    time.sleep(0.1)
-                assert time.monotonic() < deadline
+        for k in range(0, len(datagrams), 10):
+            # The collector is connected (again); its connection dies (waited for), then 10 exports
+            # arrive: it finds the connection gone while writing them, spools them and reconnects.
+            assert wait_for(lambda: bool(backends() - killed), seconds=30)
+            for pid in backends() - killed:
+                admin.execute("select pg_terminate_backend(%s, 10000)", [pid])
+                killed.add(pid)
+            send(c.port, datagrams[k : k + 10])
         assert wait_for(lambda: stored(admin, 202) == 12_000, seconds=60)
-        instance = f"test-{c.spool.name}"
+        instance = c.instance
         assert wait_for(
             lambda: (
                 count(
@@ -142,11 +176,17 @@ def test_flows_waiting_in_the_queue_are_written_on_sigterm(
     settings: Settings, admin: psycopg.Connection, tmp_path: Path
 ) -> None:
     # A long flush interval: the rows are still queued when the collector is told to stop.
+    port = free_port()
     with collector(
-        settings, tmp_path / "spool", MANGO_FLOW_FLUSH_MS="60000", MANGO_FLOW_BATCH_ROWS="1000000"
-    ) as c:
-        send(c.port, [v5_datagram(203, i * 30) for i in range(100)])
-        time.sleep(1.0)
+        settings, tmp_path / "spool", MANGO_FLOW_FLUSH_MS="600000", MANGO_FLOW_BATCH_ROWS="1000000",
+        MANGO_METRICS_PORT_FLOWCOLLECTOR=str(port),
+    ) as c:  # fmt: skip
+        datagrams = [v5_datagram(203, i * 30) for i in range(100)]
+        for k in range(0, len(datagrams), CHUNK):
+            send(c.port, datagrams[k : k + CHUNK])
+            # The chunk is decoded and waits for the writer (the metrics say so), nothing written yet.
+            assert wait_for(lambda k=k: received(port) == (k + CHUNK) * 30)  # type: ignore[misc]
+        assert stored(admin, 203) == 0
         c.proc.send_signal(signal.SIGTERM)
         assert c.proc.wait(timeout=30) == 0
     assert stored(admin, 203) == 3000
