@@ -1,5 +1,6 @@
 """Migrations: procedures are idempotent and all-or-nothing; a database built in one step equals one
-upgraded revision by revision. Each test builds its own scratch databases and drops them."""
+upgraded revision by revision; what a procedures file stops defining is dropped. Each test builds its
+own scratch databases and drops them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 
 from db import bootstrap, migrate
-from db.settings import Settings
+from db.settings import ROOT, Settings
 from mango import cli
 
 ScratchFactory = Callable[[str], str]
@@ -152,3 +153,119 @@ def test_a_broken_procedure_file_applies_nothing(
     assert row[0] is None, "the probe function of the failed run was left behind"
     assert row[1] != "changed by a migration that failed"
     _assert_same(schema, schema_of(settings, name), "schemas before and after a failed procedures run")
+
+
+# A file the tests add to procedures/: one of each managed kind, on a table of the migrations.
+PROBE = {
+    "kept": """
+create or replace function crm.migrate_probe_kept() returns integer language sql immutable
+set search_path = pg_catalog, pg_temp as 'select 1';
+""",
+    "function": """
+create or replace function crm.migrate_probe_gone(p_id bigint) returns integer language sql immutable
+set search_path = pg_catalog, pg_temp as 'select 2';
+""",
+    "view": """
+create or replace view crm.migrate_probe_view as select crm.migrate_probe_kept() as one;
+""",
+    "trigger": """
+create or replace function crm.tg_customers__migrate_probe() returns trigger language plpgsql volatile
+set search_path = pg_catalog, pg_temp as 'begin return new; end';
+create or replace trigger _999_migrate_probe before update on crm.customers
+for each row execute function crm.tg_customers__migrate_probe();
+""",
+    "policy": """
+drop policy if exists migrate_probe_none on crm.customers;
+create policy migrate_probe_none on crm.customers for select to mango_owner using (false);
+""",
+    "caller": """
+create or replace function crm.migrate_probe_caller() returns integer language plpgsql stable
+set search_path = pg_catalog, pg_temp as 'begin return crm.migrate_probe_gone (7); end';
+""",
+}
+PROBE_OBJECTS = """
+select to_regprocedure('crm.migrate_probe_kept()') is not null as kept,
+       to_regprocedure('crm.migrate_probe_gone(bigint)') is not null as function,
+       to_regclass('crm.migrate_probe_view') is not null as view,
+       exists (select from pg_trigger where tgname = '_999_migrate_probe') as trigger,
+       to_regprocedure('crm.tg_customers__migrate_probe()') is not null as trigger_function,
+       exists (select from pg_policy where polname = 'migrate_probe_none') as policy,
+       to_regprocedure('crm.migrate_probe_caller()') is not null as caller
+"""
+
+
+def _probe_objects(settings: Settings, name: str) -> dict[str, bool]:
+    with psycopg.connect(settings.admin_conninfo(name)) as conn:
+        cur = conn.execute(PROBE_OBJECTS)
+        row = cur.fetchone()
+        assert row is not None and cur.description is not None
+        return {column.name: bool(value) for column, value in zip(cur.description, row, strict=True)}
+
+
+def _apply_with(settings: Settings, name: str, probe: Path, *parts: str) -> None:
+    probe.write_text("\n".join(PROBE[part] for part in parts))
+    migrate.apply_procedures(settings.admin_conninfo(name), [*migrate.procedure_files(), probe])
+
+
+def test_what_a_procedures_file_stops_defining_is_dropped(
+    settings: Settings, scratch: ScratchFactory, tmp_path: Path
+) -> None:
+    name = scratch("managed")
+    migrate.migrate(settings, name)
+    schema = schema_of(settings, name)
+    probe = tmp_path / "99_probe.sql"
+
+    _apply_with(settings, name, probe, *PROBE)
+    assert all(_probe_objects(settings, name).values())
+
+    _apply_with(settings, name, probe, "kept", "view")
+    assert _probe_objects(settings, name) == {
+        "kept": True,
+        "function": False,
+        "view": True,
+        "trigger": False,
+        "trigger_function": False,
+        "policy": False,
+        "caller": False,
+    }
+
+    migrate.apply_procedures(settings.admin_conninfo(name))
+    assert not any(_probe_objects(settings, name).values())
+    _assert_same(schema, schema_of(settings, name), "schemas before the probe and after it was removed")
+
+
+def test_a_function_no_file_defines_but_something_uses_is_refused(
+    settings: Settings, scratch: ScratchFactory, tmp_path: Path
+) -> None:
+    """A view (a recorded dependency) or a PL/pgSQL function (its source names it) that stays still
+    uses the function a file stopped defining: the apply stops, says who uses what, changes nothing."""
+    name = scratch("refused")
+    migrate.migrate(settings, name)
+    probe = tmp_path / "99_probe.sql"
+    _apply_with(settings, name, probe, *PROBE)
+    schema = schema_of(settings, name)
+
+    with pytest.raises(SystemExit) as refused:
+        _apply_with(settings, name, probe, "view", "function", "trigger", "policy", "caller")
+    assert "crm.migrate_probe_kept()" in str(refused.value)
+    assert "view crm.migrate_probe_view depends on function crm.migrate_probe_kept()" in str(refused.value)
+    _assert_same(schema, schema_of(settings, name), "schemas before and after a refused apply")
+
+    with pytest.raises(SystemExit) as refused:
+        _apply_with(settings, name, probe, "kept", "view", "caller")
+    assert "crm.migrate_probe_caller() calls crm.migrate_probe_gone(bigint)" in str(refused.value)
+    assert _probe_objects(settings, name)["function"]
+
+
+def test_frozen_migrations_define_no_procedure_objects() -> None:
+    """Functions, views, triggers and policies live in procedures/ only: the managed list takes every
+    one of them in a database that never kept it as made by procedures/ (db/migrate.py)."""
+    kinds = re.compile(
+        r"\bcreate\s+(or\s+replace\s+)?(function|procedure|aggregate|view|trigger|policy)\b", re.I
+    )
+    found = [
+        f"{path.name}: {match.group(0)}"
+        for path in sorted((ROOT / "migrations" / "sql").glob("*.sql"))
+        for match in kinds.finditer(re.sub(r"--.*", "", path.read_text()))
+    ]
+    assert not found, found

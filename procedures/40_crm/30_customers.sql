@@ -147,8 +147,6 @@ drop trigger if exists _700_search_update on crm.contacts;
 drop trigger if exists _700_search_delete on crm.contacts;
 drop trigger if exists _700_search_insert on crm.delivery_places;
 drop trigger if exists _700_search_update on crm.delivery_places;
-drop function if exists crm.tg__refresh_customer_search();
-drop function if exists crm.tg__refresh_customer_search_children();
 
 create trigger _700_search_insert after insert on crm.customers
 referencing new table as new_rows

@@ -1,9 +1,6 @@
 -- Enquiry → offer → order → accepted/rejected (CAT-5). Accepting applies the order on its date.
 -- catalog.place_order is the one function staff and self-care use to place orders.
 
--- Until the customer was an argument (a group discount applies to new services too).
-drop function if exists catalog.order_prices(text, bigint, bigint, bigint, date);
-
 create or replace function catalog.order_prices(
     p_kind text, p_customer_id bigint, p_service_id bigint, p_tariff_id bigint, p_bundle_id bigint, p_on date,
     out price_before numeric, out price_after numeric
@@ -182,8 +179,6 @@ grant execute on function catalog.apply_due_orders(date) to mango_agent_schedule
 
 create or replace trigger _100_timestamps before update on catalog.orders
 for each row execute function audit.tg__updated_at();
--- The former copy of audit.tg__updated_at, now unused.
-drop function if exists catalog.tg__updated_at();
 
 alter table catalog.orders enable row level security;
 alter table catalog.order_events enable row level security;

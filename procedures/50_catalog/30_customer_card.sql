@@ -5,9 +5,6 @@
 -- card again with the form's errors. It runs as the caller (security invoker): what the role may
 -- not read it does not get.
 
--- Until the customer's own prices were shown (crm.tariffs_for_customer).
-drop function if exists crm.customer_card_tariffs(bigint);
-
 create or replace function crm.tariffs_for_customer(p_customer_id bigint)
 returns jsonb
 language plpgsql stable security invoker set search_path = pg_catalog, pg_temp

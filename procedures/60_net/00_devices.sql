@@ -5,8 +5,6 @@ create or replace trigger _100_timestamps before update on net.sites
 for each row execute function audit.tg__updated_at();
 create or replace trigger _100_timestamps before update on net.credentials
 for each row execute function audit.tg__updated_at();
--- The former copy of audit.tg__updated_at, now unused.
-drop function if exists net.tg__updated_at();
 
 create or replace function net.tg_devices__validate()
 returns trigger

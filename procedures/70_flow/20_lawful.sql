@@ -511,8 +511,6 @@ grant execute on function flow.reopen_case(bigint) to mango_flow;
 
 create or replace trigger _100_timestamps before update on flow.lawful_cases
 for each row execute function audit.tg__updated_at();
--- The former copy of audit.tg__updated_at, now unused.
-drop function if exists flow.tg_lawful_cases__timestamps();
 
 -- ---------------------------------------------------------------------------------------------
 -- Queries: run, answer kept as a snapshot
