@@ -1,18 +1,23 @@
 """Migrations: procedures are idempotent and all-or-nothing; a database built in one step equals one
-upgraded revision by revision; what a procedures file stops defining is dropped. Each test builds its
-own scratch databases and drops them."""
+upgraded revision by revision, and the previous release's database upgraded with this code equals a
+fresh build; what a procedures file stops defining is dropped. Each test builds its own scratch
+databases and drops them."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
+import sys
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy.exc
 from alembic import command
 from alembic.script import ScriptDirectory
 
@@ -255,6 +260,105 @@ def test_a_function_no_file_defines_but_something_uses_is_refused(
         _apply_with(settings, name, probe, "kept", "view", "caller")
     assert "crm.migrate_probe_caller() calls crm.migrate_probe_gone(bigint)" in str(refused.value)
     assert _probe_objects(settings, name)["function"]
+
+
+def _git(*args: str) -> str | None:
+    git = shutil.which("git")
+    if git is None:
+        return None
+    done = subprocess.run([git, "-C", str(ROOT), *args], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def previous_release() -> tuple[str, str]:
+    """The commit of the previous release and how it was found: the newest tag before HEAD, else the
+    parent of the newest commit that changed migrations/versions. Skips when history is missing."""
+    if _git("rev-parse", "--is-inside-work-tree") != "true":
+        pytest.skip("no git history here (not a git work tree, or git is not installed)")
+    tag = _git("describe", "--tags", "--abbrev=0", "HEAD^")
+    if tag:
+        commit = _git("rev-parse", "--verify", "--quiet", f"{tag}^{{commit}}")
+        assert commit, f"tag {tag} names no commit"
+        return commit, f"tag {tag}"
+    newest = _git("log", "-1", "--format=%H", "--", "migrations/versions")
+    if not newest:
+        pytest.skip("no commit in the history changed migrations/versions")
+    commit = _git("rev-parse", "--verify", "--quiet", f"{newest}^^{{commit}}")
+    if commit:
+        return commit, f"the commit before {newest[:10]}, the newest to change migrations/versions"
+    if _git("rev-parse", "--is-shallow-repository") == "true":
+        pytest.skip(
+            f"shallow clone: the history stops at {newest[:10]}, before the previous release;"
+            " `git fetch --unshallow` to run this test"
+        )
+    pytest.skip(f"{newest[:10]} (the newest migration) is the first commit: there is no previous release")
+
+
+def build_release(settings: Settings, commit: str, name: str, tmp_path: Path) -> str:
+    """Build database ``name`` with the migrations and procedures of ``commit``, by that release's own
+    `mango migrate` run from a copy of its tree. Returns what the release printed."""
+    tree = tmp_path / commit[:12]
+    tree.mkdir()
+    git = shutil.which("git") or "git"
+    archive = subprocess.run(
+        [git, "-C", str(ROOT), "archive", "--format=tar", commit], capture_output=True, check=True
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(tree, filter="data")
+    module = "mango.cli" if (tree / "mango" / "cli.py").exists() else "db.cli"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree),
+        "DATABASE_URL": settings.database_url,
+        "MANGO_VAR": str(tmp_path / "var"),
+    }
+    check = f"import db, sys; sys.exit(0 if db.__file__.startswith({str(tree)!r}) else 'imports the current code')"
+    run = [sys.executable, "-c", check]
+    assert subprocess.run(run, cwd=tree, env=env).returncode == 0, (
+        "the release's copy is not what Python imports"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--database", name, "migrate"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"the release {commit[:10]} could not build its database:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def managed_list(settings: Settings, dbname: str) -> list[tuple[str, list[str], list[str]]]:
+    with psycopg.connect(settings.admin_conninfo(dbname)) as conn:
+        rows = conn.execute("select * from public.mango_managed_objects order by 1, 2, 3").fetchall()
+    return [(str(t), list(n), list(a)) for t, n, a in rows]
+
+
+def test_previous_release_upgraded_equals_a_fresh_build(
+    settings: Settings, scratch: ScratchFactory, tmp_path: Path
+) -> None:
+    """The database of the previous release, migrated by this code, has the same schema as one this
+    code builds from nothing: a migration that changes a column under an existing view, a view whose
+    columns changed, or a function that no file defines any more all show here (a fresh build and
+    a build step by step never have the old objects)."""
+    commit, found = previous_release()
+    upgraded, fresh = scratch("release"), scratch("fresh")
+    printed = build_release(settings, commit, upgraded, tmp_path)
+    print(f"previous release: {commit[:10]} ({found}): {printed.strip()}")
+
+    try:
+        migrate.migrate(settings, upgraded)
+    except (SystemExit, psycopg.Error, sqlalchemy.exc.DBAPIError) as exc:  # a procedures file, a migration
+        pytest.fail(f"the previous release {commit[:10]} ({found}) does not upgrade with this code: {exc}")
+    migrate.migrate(settings, fresh)
+    _assert_same(
+        schema_of(settings, fresh),
+        schema_of(settings, upgraded),
+        f"a fresh build (before) and the previous release {commit[:10]} upgraded (after)",
+    )
+    assert managed_list(settings, upgraded) == managed_list(settings, fresh)
 
 
 def test_frozen_migrations_define_no_procedure_objects() -> None:
