@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Login roles the application uses, besides the administrator's own.
 LOGIN_ROLES = (
-    "mango_migrator",
     "mango_web",
     "mango_agent_provisioner",
     "mango_agent_monitor",
@@ -64,20 +64,55 @@ class Settings:
         )
 
     def secret(self, name: str) -> str:
+        """The password of an application login role, from the secrets file (made by the set-up)."""
+        value = self._read_secrets().get(name)
+        if value is None:
+            raise SecretMissing(
+                f"no password for {name} in {self.secrets_file}: run `mango setup` (or `make run`) first"
+            )
+        return value
+
+    def has_secret(self, name: str) -> bool:
+        return name in self._read_secrets()
+
+    def ensure_secret(self, name: str) -> str:
+        """The set-up's side: the role's password, generated and stored if missing."""
         data = self._read_secrets()
         if name not in data:
             data[name] = secrets.token_urlsafe(24)
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.secrets_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-            tmp.chmod(0o600)
-            tmp.replace(self.secrets_file)
+            self._write_secrets(data)
         return data[name]
+
+    def forget_secret(self, name: str) -> None:
+        """Remove a retired role's password from the secrets file."""
+        data = self._read_secrets()
+        if data.pop(name, None) is not None:
+            self._write_secrets(data)
+
+    def _write_secrets(self, data: dict[str, str]) -> None:
+        """Write the file atomically, readable by its owner only from the first byte: a new file
+        of a unique name opened with mode 0600, then renamed over the old one."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".secrets-", suffix=".json", dir=self.var_dir)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(data, indent=2, sort_keys=True))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.secrets_file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def _read_secrets(self) -> dict[str, str]:
         if self.secrets_file.exists():
             return dict(json.loads(self.secrets_file.read_text()))
         return {}
+
+
+class SecretMissing(RuntimeError):
+    """A login role's password is not in the secrets file: the set-up has not run."""
 
 
 def load(dbname: str | None = None) -> Settings:

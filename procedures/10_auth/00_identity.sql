@@ -1,4 +1,8 @@
 -- Identity functions: who is calling, and may they. RLS policies and functions call these.
+--
+-- A switched role alone grants nothing sensitive: the web client's login (mango_web) can switch to
+-- any mango_as_* role, so a function or policy that guards users, settings, money or flows asks for
+-- a live session of a user who holds the right (auth.may), not only for the role in use.
 
 create or replace function auth.caller_role()
 returns text
@@ -11,7 +15,19 @@ $$;
 comment on function auth.caller_role() is 'The role the caller runs as, also inside security definer functions.';
 revoke all on function auth.caller_role() from public;
 grant execute on function auth.caller_role()
-to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_report, mango_web;
+to mango_self, mango_agent, mango_customer, mango_partner, mango_web;
+
+create or replace function auth.is_console()
+returns boolean
+language sql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- A superuser's own connection that has not switched role: the set-up, `mango user add`, a DBA
+  -- in psql. It may do what an administrator may, and the audit records it under its own name.
+  select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false)
+     and auth.caller_role() = session_user::text;
+$$;
+comment on function auth.is_console() is 'Whether the caller is a superuser at the console (not switched to another role).';
+revoke all on function auth.is_console() from public;
 
 create or replace function auth.setting(p_key text)
 returns jsonb
@@ -34,14 +50,14 @@ $$;
 comment on function auth.token_hash(text) is 'SHA-256 of a session token: only the hash is stored. [inlined]';
 revoke all on function auth.token_hash(text) from public;
 
-create or replace function auth.user_id()
-returns bigint
+create or replace function auth.signed_in()
+returns table (user_id bigint, roles text [])
 language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: reads auth.sessions, which no application role can read. The session token set by
-  -- the web client must belong to a live session of a user whose role is the caller's role, so
-  -- SQL that switches role or sets another token cannot claim another identity.
-  select s.user_id
+  -- the web client must belong to a live session of an active user whose database role is the
+  -- caller's role, so SQL that switches role or sets another token cannot claim another identity.
+  select u.id, u.roles
     from auth.sessions s
     join auth.users u on u.id = s.user_id
    where s.token_hash = auth.token_hash(current_setting('mango.session', true))
@@ -50,21 +66,78 @@ as $$
      and u.active
      and u.db_role = auth.caller_role();
 $$;
+comment on function auth.signed_in() is 'The staff user of the current request and their roles (no row: none).';
+revoke all on function auth.signed_in() from public;
+
+create or replace function auth.user_id()
+returns bigint
+language sql stable security definer set search_path = pg_catalog, pg_temp
+as $$
+  -- definer: see auth.signed_in.
+  select s.user_id from auth.signed_in() s;
+$$;
 comment on function auth.user_id() is 'The staff user of the current request, or null.';
 revoke all on function auth.user_id() from public;
 grant execute on function auth.user_id()
-to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_report;
+to mango_self, mango_agent, mango_customer, mango_partner;
+
+create or replace function auth.holds(p_roles text [], p_right text)
+returns boolean
+language sql stable security definer set search_path = pg_catalog, pg_temp
+as $$
+  -- definer: reads auth.staff_roles for what an administrator holds. 'staff' is any staff user.
+  select p_right = 'staff'
+      or p_right = any(p_roles)
+      or ('admin' = any(p_roles)
+          and exists (select from auth.staff_roles r where r.name = p_right and r.held_by_admin));
+$$;
+comment on function auth.holds(text [], text) is
+'Whether a set of staff roles includes a right (an administrator holds the office and report roles).';
+revoke all on function auth.holds(text [], text) from public;
+
+create or replace function auth.may(p_right text)
+returns boolean
+language sql stable security definer set search_path = pg_catalog, pg_temp
+as $$
+  -- definer: reads the session (auth.signed_in). True for the console; else only for a signed-in
+  -- user who holds the right, never for a role switched to without a session.
+  select auth.is_console()
+      or coalesce((select auth.holds(s.roles, p_right) from auth.signed_in() s), false);
+$$;
+comment on function auth.may(text) is
+'Whether the signed-in user (or the console) holds a staff right: admin, billing, …, flow, supervisor, staff.';
+revoke all on function auth.may(text) from public;
+grant execute on function auth.may(text)
+to mango_self, mango_agent, mango_customer, mango_partner;
+
+create or replace function auth.require(p_right text)
+returns void
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if not auth.may(p_right) then
+    raise exception 'this needs a signed-in user with the % role', p_right using errcode = '42501';
+  end if;
+end;
+$$;
+comment on function auth.require(text) is 'Raise a permission error unless the signed-in user (or the console) holds the right.';
+revoke all on function auth.require(text) from public;
+grant execute on function auth.require(text)
+to mango_self, mango_agent, mango_customer, mango_partner;
 
 create or replace function auth.has_role(p_role text)
 returns boolean
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
-  select pg_catalog.pg_has_role(auth.caller_role(), 'mango_' || p_role, 'member');
+  -- 'agent_<name>': the caller is that agent's login; any other name is a staff right (auth.may).
+  select case when p_role like 'agent\_%' then auth.caller_role() = 'mango_' || p_role
+              else auth.may(p_role) end;
 $$;
-comment on function auth.has_role(text) is 'Whether the caller holds a staff role (admin holds them all).';
+comment on function auth.has_role(text) is
+'Whether the caller is a signed-in user holding a staff right, or (agent_<name>) that agent.';
 revoke all on function auth.has_role(text) from public;
 grant execute on function auth.has_role(text)
-to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_report;
+to mango_self, mango_agent, mango_customer, mango_partner;
 
 create or replace function auth.require_role(p_role text)
 returns void
@@ -72,11 +145,11 @@ language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 begin
   if not auth.has_role(p_role) then
-    raise exception 'this needs the % role', p_role using errcode = '42501';
+    raise exception 'this needs a signed-in user with the % role', p_role using errcode = '42501';
   end if;
 end;
 $$;
-comment on function auth.require_role(text) is 'Raise a permission error unless the caller holds the role.';
+comment on function auth.require_role(text) is 'Raise a permission error unless auth.has_role.';
 revoke all on function auth.require_role(text) from public;
 grant execute on function auth.require_role(text)
-to mango_staff, mango_agent, mango_customer, mango_partner, mango_flow, mango_report;
+to mango_self, mango_agent, mango_customer, mango_partner;

@@ -59,8 +59,10 @@ create or replace procedure tests.as_staff(p_roles text[])
 language plpgsql security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_role text := tests.login_staff(p_roles);
+  v_role text;
 begin
+  reset role;  -- from any role: the helpers read auth.users as the superuser
+  v_role := tests.login_staff(p_roles);
   execute format('set local role %I', v_role);
 end;
 $$;
