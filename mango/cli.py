@@ -27,8 +27,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     s = _settings(args)
     bootstrap.ensure_roles(s)
-    bootstrap.ensure_database(s)
+    created = bootstrap.ensure_database(s)
     migrate.migrate(s)
+    if created:
+        # Only a database the set-up made itself may receive the demo data (`mango demo`).
+        bootstrap.allow_demo(s)
     return 0
 
 
@@ -44,7 +47,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from db import demo
 
-    return demo.main(_settings(args), customers=args.customers, seed=args.seed, once=args.once)
+    return demo.main(_settings(args), customers=args.customers, seed=args.seed, once=args.once, force=args.force)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -210,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--customers", type=int, default=2000, help="how many customers (default 2000)")
     sp.add_argument("--seed", type=int, default=20261125, help="random seed (same seed, same data)")
     sp.add_argument("--once", action="store_true", help="do nothing if demo data is already loaded")
+    sp.add_argument(
+        "--force",
+        action="store_true",
+        help="load into a database the set-up did not create (by default only into one it made)",
+    )
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("web", help="serve the staff web client")

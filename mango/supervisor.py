@@ -17,16 +17,19 @@ COMMAND = [sys.executable, "-m", "mango.cli"]
 def run(settings: Settings, workers: int = 2) -> int:
     """Start the web client (with ``workers`` workers) and the agents; return when they stop."""
     from agents import DEFAULT_AGENTS
-    from db.demo import DEMO_LOGINS
+    from db.demo import demo_logins
+
+    logins = demo_logins(settings)  # only users the demo created here: never an operator's own
 
     procs = [subprocess.Popen([*COMMAND, "web", "--workers", str(workers)], cwd=ROOT)]
     for name in DEFAULT_AGENTS:
         procs.append(subprocess.Popen([*COMMAND, "agent", name], cwd=ROOT))
 
     print(f"\nMango ISP staff client: http://{settings.web_host}:{settings.web_port}/")
-    print("Demo logins (user / password):")
-    for user, password, roles in DEMO_LOGINS:
-        print(f"  {user:12} {password:18} {roles}")
+    if logins:
+        print("Demo logins (user / password):")
+        for user, password, roles in logins:
+            print(f"  {user:12} {password:18} {roles}")
     print("Ctrl-C stops everything.\n", flush=True)
 
     def stop(*_: object) -> None:

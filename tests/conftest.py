@@ -44,6 +44,7 @@ def settings() -> Iterator[Settings]:
     bootstrap.drop_database(s, name)
     bootstrap.ensure_database(s, name)
     migrate.migrate(s, name)
+    bootstrap.allow_demo(s, name)  # the tests' own set-up made it: the demo may load into it
     with psycopg.connect(s.admin_conninfo(name), autocommit=True) as conn:
         conn.execute("create extension if not exists pgtap")
         conn.execute(TEST_HELPERS.read_text())  # type: ignore[arg-type]

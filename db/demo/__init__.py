@@ -32,7 +32,7 @@ from typing import Any
 
 import psycopg
 
-from db.demo.loader import Loader
+from db.demo.loader import DemoRefused, Loader
 from db.demo.network import load_network
 from db.demo.planner import Planner
 from db.demo.reference import (
@@ -124,13 +124,32 @@ def load(conninfo: str, customers: int = 2000, seed: int = 20261125) -> Summary:
     )
 
 
-def main(settings: Settings, customers: int = 2000, seed: int = 20261125, once: bool = False) -> int:
-    """`mango demo`: load the demo; with ``once``, do nothing quietly when it is there already."""
+def demo_allowed(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the set-up created this database (db.bootstrap.allow_demo): the only kind the demo
+    loads into without --force."""
+    row = conn.execute("select value = 'true' from auth.settings where key = 'demo_allowed'").fetchone()
+    return bool(row and row[0])
+
+
+def demo_logins(settings: Settings) -> list[tuple[str, str, str]]:
+    """The demo logins to show: only the users the demo created in this database."""
+    with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
+        row = conn.execute("select value from auth.settings where key = 'demo_logins'").fetchone()
+    made = set(row[0]) if row and isinstance(row[0], list) else set()
+    return [login for login in DEMO_LOGINS if login[0] in made]
+
+
+def main(
+    settings: Settings, customers: int = 2000, seed: int = 20261125, once: bool = False, force: bool = False
+) -> int:
+    """`mango demo`: load the demo; with ``once``, do nothing quietly when it is there already. Only
+    into a database the set-up created, unless ``force``; never over existing users."""
     if customers < 1:
         print("error: --customers must be at least 1", file=sys.stderr)
         return 2
     with psycopg.connect(settings.admin_conninfo(), autocommit=True) as conn:
         loaded = is_loaded(conn)
+        allowed = force or demo_allowed(conn)
     if loaded:
         if once:
             print(f"{settings.dbname}: demo data already loaded, nothing to do")
@@ -141,11 +160,20 @@ def main(settings: Settings, customers: int = 2000, seed: int = 20261125, once: 
             file=sys.stderr,
         )
         return 1
+    if not allowed:
+        print(
+            f"{settings.dbname}: no demo data loaded: the set-up did not create this database"
+            " (`mango demo --force` loads it anyway, never over existing users)",
+            file=sys.stderr,
+        )
+        return 0 if once else 1
     try:
         s = load(settings.admin_conninfo(), customers=customers, seed=seed)
+    except DemoRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except RuntimeError as exc:  # loaded meanwhile by a concurrent run
         if once:
-            print(f"{settings.dbname}: demo data already loaded, nothing to do")
             return 0
         print(f"error: {exc}", file=sys.stderr)
         return 1

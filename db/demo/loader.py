@@ -71,6 +71,10 @@ def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: It
     return n
 
 
+class DemoRefused(RuntimeError):
+    """The demo will not load here (it would touch data it did not create)."""
+
+
 class Loader:
     def __init__(self, conn: psycopg.Connection[Any], plan: Planner) -> None:
         self.conn = conn
@@ -185,20 +189,31 @@ class Loader:
     def staff(self) -> None:
         people = [(u, _LOGIN_NAMES[u], _LOGIN_ROLES[u], pw) for u, pw, _ in DEMO_LOGINS]
         people += [(u, n, r, secrets.token_urlsafe(18)) for u, n, r in _MORE_STAFF]
+        # The demo never touches a user it did not create: a name that exists stops the load.
+        self.cur.execute(
+            "select coalesce(string_agg(username::text, ', ' order by username), '') from auth.users"
+            " where username = any(%s::citext[])",
+            [[p[0] for p in people]],
+        )
+        taken = self.cur.fetchone()
+        if taken and taken[0]:
+            raise DemoRefused(f"the demo's user names exist here already ({taken[0]}); it changes no existing user")
         for username, full_name, roles, password in people:
-            self.cur.execute("select id from auth.users where username = %s", [username])
+            self.cur.execute(
+                "select auth.create_user(%s, %s, %s, 'cs', %s, %s)",
+                [username, full_name, f"{username}@mango-net.cz", roles, password],
+            )
             row = self.cur.fetchone()
-            if row is None:
-                self.cur.execute(
-                    "select auth.create_user(%s, %s, %s, 'cs', %s, %s)",
-                    [username, full_name, f"{username}@mango-net.cz", roles, password],
-                )
-                row = self.cur.fetchone()
-                assert row is not None
-            else:  # a user of that name exists already: the demo makes it usable with the demo password
-                self.cur.execute("select auth.set_password(%s, %s)", [row[0], password])
+            assert row is not None
             self.users[username] = int(row[0])
             self.passwords[username] = password
+        # Which logins `mango run` may show: only those the demo made.
+        self.cur.execute(
+            "insert into auth.settings (key, value, description) values ('demo_logins', %s,"
+            " 'Staff users the demo created (mango run shows their logins).')"
+            " on conflict (key) do update set value = excluded.value",
+            [Jsonb([u for u, _, _ in DEMO_LOGINS])],
+        )
 
     def catalogue(self) -> None:
         cur = self.cur
