@@ -127,7 +127,7 @@ async def logout(request: Request) -> Response:
 async def password(page: Page) -> Response:
     errors = None
     if page.form is not None:
-        old, new, again = page.field("old"), page.field("new"), page.field("again")
+        old, new, again = page.raw("old"), page.raw("new"), page.raw("again")
         if new != again:
             errors = web.FormErrors(fields={"again": page._("The two new passwords differ.")})
         else:

@@ -5,15 +5,21 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from webclient import web
+from webclient.staff.counts import count
 from webclient.web import Page
 
+# What the platform looks like: for the office roles, who read jobs, the bus and the audit
+# history (a reporting or officer-only user sees the dashboard without them).
+MAY_SQL = "select has_table_privilege('bus.jobs', 'select') as platform"
+
+# The bus counted up to a cap (a backlog can reach a million events), estimated above it.
 COUNTS_SQL = """
 select (select count(*) from auth.users where active) as active_users,
        (select count(*) from bus.jobs where state = 'running') as jobs_running,
        (select count(*) from bus.jobs where state = 'queued') as jobs_queued,
        (select count(*) from bus.jobs where state = 'failed' and finished_at >= current_date) as jobs_failed_today,
-       (select count(*) from bus.events) as bus_backlog,
-       (select count(*) from bus.dead_events) as dead_events,
+       (select count(*) from (select from bus.events limit 1001) as capped) as bus_backlog,
+       (select count(*) from (select from bus.dead_events limit 1001) as capped) as dead_events,
        (select count(*) from bus.agents where last_seen_at > now() - interval '1 minute') as agents_alive,
        (select count(*) from bus.agents) as agents_known,
        (select max(last_seen_at) from bus.agents) as last_heartbeat
@@ -35,7 +41,13 @@ select id, changed_at, table_schema, table_name, record_id, operation, changes, 
 
 
 async def dashboard(page: Page) -> Response:
+    may = await web.fetch_one(page.conn, MAY_SQL)
+    if not (may and may["platform"]):
+        return page.render("dashboard.html", {"counts": None, "agents": [], "recent": []})
     counts = await web.fetch_one(page.conn, COUNTS_SQL)
+    assert counts is not None
+    counts["bus_backlog"] = await count(page.conn, counts["bus_backlog"], "bus.events")
+    counts["dead_events"] = await count(page.conn, counts["dead_events"], "bus.dead_events")
     agents = await web.fetch_all(page.conn, AGENTS_SQL)
     recent = await web.fetch_all(page.conn, RECENT_SQL)
     return page.render("dashboard.html", {"counts": counts, "agents": agents, "recent": recent})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -129,23 +129,22 @@ def _environment(lang: str) -> jinja2.Environment:
     return env
 
 
-def _sidebar(env: jinja2.Environment) -> Callable[[bool, str, bool], Markup]:
-    """The left navigation, rendered once per (admin, officer, active item) in the environment's
-    language and kept."""
-    rendered: dict[tuple[bool, bool, str], Markup] = {}
+def _sidebar(env: jinja2.Environment) -> Callable[[Iterable[str], str], Markup]:
+    """The left navigation, rendered once per (the user's rights, active item) in the
+    environment's language and kept."""
+    rendered: dict[tuple[frozenset[str], str], Markup] = {}
     hrefs: list[str] = []
 
-    def sidebar(is_admin: bool, path: str, is_officer: bool = False) -> Markup:
+    def sidebar(rights: Iterable[str], path: str) -> Markup:
         if not hrefs:  # the navigation is a global set after the environment is made
             nav: Any = env.globals.get("nav") or []
             hrefs.extend(i["href"] for _, items in nav for i in items if i.get("href"))
         matching = [h for h in hrefs if path == h or (h != "/" and path.startswith(h + "/"))]
         active = max(matching, key=len, default="")
-        key = (is_admin, is_officer, active)
+        held = frozenset(rights)
+        key = (held, active)
         if key not in rendered:
-            html = env.get_template("_sidebar.html").render(
-                is_admin=is_admin, is_officer=is_officer, active=active
-            )
+            html = env.get_template("_sidebar.html").render(rights=held, active=active)
             rendered[key] = Markup(html)
         return rendered[key]
 
