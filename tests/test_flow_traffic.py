@@ -184,25 +184,29 @@ def test_days_to_summarize_lists_closed_days_missing_a_summary(db: psycopg.Conne
     assert day_back(db, 0) not in pending  # today is not over
 
 
-@pytest.mark.parametrize(
-    "role",
-    ["mango_support", "mango_billing", "mango_admin", "mango_report", "mango_flow", "mango_agent_scheduler"],
-)
+@pytest.mark.parametrize("who", [["support"], ["billing"], ["admin"], ["flow"], "mango_agent_scheduler"])
 def test_staff_who_answer_for_traffic_read_customer_summaries(
-    db: psycopg.Connection, holders: Holders, role: str
+    db: psycopg.Connection, holders: Holders, who: list[str] | str
 ) -> None:
     db.execute(
         "insert into crm.customer_traffic (day, customer_id, service_id, bytes_in) values (current_date, %s, %s, 1)",
         [holders.first, holders.s1],
     )
-    db.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+    if isinstance(who, list):
+        db.execute("call tests.as_staff(%s)", [who])
+    else:
+        db.execute(sql.SQL("set local role {}").format(sql.Identifier(who)))
     assert db.execute(
         "select bytes_in from crm.customer_traffic where service_id = %s", [holders.s1]
     ).fetchone() == (1,)
 
 
-@pytest.mark.parametrize("role", ["mango_technician", "mango_sales", "mango_customer", "mango_web"])
+@pytest.mark.parametrize(
+    "role", ["mango_as_technician", "mango_as_sales", "mango_as_report", "mango_customer", "mango_web"]
+)
 def test_others_cannot_read_customer_summaries(db: psycopg.Connection, role: str) -> None:
+    if role.startswith("mango_as_"):  # the role of a user with these staff roles
+        db.execute("select tests.make_user(%s)", [role.removeprefix("mango_as_").split("_")])
     db.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         db.execute("select count(*) from crm.customer_traffic")

@@ -76,7 +76,7 @@ as $$
 $$;
 comment on function audit.changes(jsonb, jsonb) is 'The columns that differ between two row images, old and new.';
 revoke all on function audit.changes(jsonb, jsonb) from public;
-grant execute on function audit.changes(jsonb, jsonb) to mango_staff;
+grant execute on function audit.changes(jsonb, jsonb) to mango_office, mango_flow;
 
 create or replace view audit.history
 with (security_invoker = true)
@@ -96,12 +96,12 @@ select
 from audit.records as r
 left join auth.users as u on r.user_id = u.id;
 comment on view audit.history is 'Audit records with the changed columns and the user''s name, newest by id.';
-grant select on audit.history to mango_staff;
+grant select on audit.history to mango_office, mango_flow;
 
 alter table audit.records enable row level security;
 drop policy if exists staff_select_all on audit.records;
 create policy staff_select_all on audit.records for select to mango_staff using (true);
 revoke all on audit.records from public;
-grant select on audit.records to mango_staff;
+grant select on audit.records to mango_office, mango_flow;
 
 select audit.enable('auth.users', array['password_hash', '-last_login_at', '-updated_at']);

@@ -5,7 +5,10 @@ create or replace function bus.enqueue(p_topic text, p_entity text, p_payload js
 returns bigint
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
--- definer: business roles may not write the outbox directly; they enqueue through here.
+-- definer: no application role writes the outbox. Only the database's own functions and triggers
+-- (which run as the owner) call this: it is granted to nobody. A second change of an entity before
+-- an agent handled the first is the same work again: the row keeps one event, with the newer
+-- payload, a higher revision and fresh attempts.
 declare
   v_id bigint;
 begin
@@ -25,7 +28,7 @@ $$;
 comment on function bus.enqueue(text, text, jsonb) is
 'Tell the agents that an entity changed: one row per topic and entity, its revision counts changes.';
 revoke all on function bus.enqueue(text, text, jsonb) from public;
-grant execute on function bus.enqueue(text, text, jsonb) to mango_staff, mango_agent, mango_customer, mango_partner;
+-- No grant: see above.
 
 create or replace function bus.claim(
     p_agent text, p_topics text[], p_limit integer default 100, p_lease_seconds integer default 60
@@ -160,7 +163,7 @@ as $$
 declare
   v_dead bus.dead_events;
 begin
-  perform auth.require_role('admin');
+  perform auth.require('admin');
   delete from bus.dead_events where id = p_id returning * into v_dead;
   if not found then
     raise exception 'dead event % does not exist', p_id using errcode = 'MG020';
@@ -199,4 +202,4 @@ drop policy if exists staff_select_all on bus.dead_events;
 create policy staff_select_all on bus.dead_events for select to mango_staff using (true);
 drop policy if exists staff_select_all on bus.agents;
 create policy staff_select_all on bus.agents for select to mango_staff using (true);
-grant select on bus.events, bus.dead_events, bus.agents to mango_staff;
+grant select on bus.events, bus.dead_events, bus.agents to mango_office;

@@ -22,7 +22,7 @@ end;
 $$;
 comment on function crm.is_valid_ico(text) is 'Whether an IČO has 8 digits and a right check digit.';
 revoke all on function crm.is_valid_ico(text) from public;
-grant execute on function crm.is_valid_ico(text) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function crm.is_valid_ico(text) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.is_valid_dic(p_dic text)
 returns boolean
@@ -38,7 +38,7 @@ as $$
 $$;
 comment on function crm.is_valid_dic(text) is 'Whether a DIČ (VAT number) has a valid form.';
 revoke all on function crm.is_valid_dic(text) from public;
-grant execute on function crm.is_valid_dic(text) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function crm.is_valid_dic(text) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.checked_ico(p_ico text)
 returns text
@@ -58,7 +58,7 @@ $$;
 comment on function crm.checked_ico(text) is
 'Normalise an IČO and refuse an invalid one (for the validation triggers).';
 revoke all on function crm.checked_ico(text) from public;
-grant execute on function crm.checked_ico(text) to mango_staff, mango_agent, mango_customer;
+grant execute on function crm.checked_ico(text) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.checked_dic(p_dic text)
 returns text
@@ -76,7 +76,7 @@ end;
 $$;
 comment on function crm.checked_dic(text) is 'Normalise a DIČ and refuse an invalid one (for the validation triggers).';
 revoke all on function crm.checked_dic(text) from public;
-grant execute on function crm.checked_dic(text) to mango_staff, mango_agent, mango_customer;
+grant execute on function crm.checked_dic(text) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.checked_zip(p_zip text, p_country text default 'CZ')
 returns text
@@ -95,7 +95,7 @@ $$;
 comment on function crm.checked_zip(text, text) is
 'Normalise a PSČ and refuse an invalid Czech one (for the validation triggers).';
 revoke all on function crm.checked_zip(text, text) from public;
-grant execute on function crm.checked_zip(text, text) to mango_staff, mango_agent, mango_customer;
+grant execute on function crm.checked_zip(text, text) to mango_office, mango_agent, mango_customer;
 
 create or replace function payment.is_valid_account(p_prefix text, p_number text)
 returns boolean
@@ -125,7 +125,7 @@ end;
 $$;
 comment on function payment.is_valid_account(text, text) is 'Whether a Czech account prefix and number pass mod 11.';
 revoke all on function payment.is_valid_account(text, text) from public;
-grant execute on function payment.is_valid_account(text, text) to mango_staff, mango_agent, mango_report;
+grant execute on function payment.is_valid_account(text, text) to mango_office, mango_agent;
 
 create or replace function payment.is_valid_iban(p_iban text)
 returns boolean
@@ -152,7 +152,7 @@ end;
 $$;
 comment on function payment.is_valid_iban(text) is 'Whether an IBAN passes the mod-97 check.';
 revoke all on function payment.is_valid_iban(text) from public;
-grant execute on function payment.is_valid_iban(text) to mango_staff, mango_agent, mango_report;
+grant execute on function payment.is_valid_iban(text) to mango_office, mango_agent;
 
 create or replace function payment.czech_iban(p_prefix text, p_number text, p_bank_code text)
 returns text
@@ -172,4 +172,4 @@ end;
 $$;
 comment on function payment.czech_iban(text, text, text) is 'The IBAN of a Czech account number.';
 revoke all on function payment.czech_iban(text, text, text) from public;
-grant execute on function payment.czech_iban(text, text, text) to mango_staff, mango_agent, mango_report;
+grant execute on function payment.czech_iban(text, text, text) to mango_office, mango_agent;

@@ -32,10 +32,12 @@ alter table payment.bank_accounts enable row level security;
 drop policy if exists staff_select_all on payment.bank_accounts;
 create policy staff_select_all on payment.bank_accounts for select to mango_staff using (true);
 drop policy if exists billing_write_all on payment.bank_accounts;
-create policy billing_write_all on payment.bank_accounts for all to mango_billing using (true) with check (true);
+create policy billing_write_all on payment.bank_accounts for all to mango_staff
+using ((select auth.may('billing'))) with check ((select auth.may('billing')));
 drop policy if exists agent_select_all on payment.bank_accounts;
-create policy agent_select_all on payment.bank_accounts for select to mango_agent using (true);
-grant select on payment.bank_accounts to mango_staff, mango_agent;
+create policy agent_select_all on payment.bank_accounts for select to mango_agent_scheduler, mango_agent_documents
+using (true);
+grant select on payment.bank_accounts to mango_office, mango_agent_scheduler, mango_agent_documents;
 grant insert, update, delete on payment.bank_accounts to mango_billing;
 
 select audit.enable('payment.bank_accounts');

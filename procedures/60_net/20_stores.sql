@@ -9,7 +9,7 @@ as $$
 $$;
 comment on function net.customer_store() is 'The store where devices at customers are kept.';
 revoke all on function net.customer_store() from public;
-grant execute on function net.customer_store() to mango_staff, mango_agent;
+grant execute on function net.customer_store() to mango_office;
 
 create or replace function net.stock_in(
     p_store_id bigint, p_model_id bigint, p_serial_no text, p_name text default null, p_note text default null

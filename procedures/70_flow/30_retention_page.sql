@@ -8,12 +8,15 @@
 grant execute on function flow.partition_day(text) to mango_admin;
 
 drop policy if exists admin_select_all on flow.settings;
-create policy admin_select_all on flow.settings for select to mango_admin using (true);
+create policy admin_select_all on flow.settings for select to mango_staff using ((select auth.may('admin')));
 
 drop policy if exists admin_select_all on flow.retention_log;
-create policy admin_select_all on flow.retention_log for select to mango_admin using (true);
+create policy admin_select_all on flow.retention_log for select to mango_staff using ((select auth.may('admin')));
 
 drop policy if exists admin_select_all on flow.collector_status;
-create policy admin_select_all on flow.collector_status for select to mango_admin using (true);
+create policy admin_select_all on flow.collector_status for select to mango_staff using ((select auth.may('admin')));
 
 grant select on flow.settings, flow.retention_log, flow.collector_status to mango_admin;
+
+-- A change of the retention period is in the audit history of flow.settings, which officers read.
+select audit.enable('flow.settings');

@@ -1,7 +1,7 @@
 -- Only flow officers read flows and run lawful requests. Billing, support and administrators get a
 -- permission error from the database, see no audit history of the cases, and a session as the
--- officers' group role without a logged-in officer sees no case. An administrator can give a user
--- the flow role without holding it.
+-- officers' group role without a logged-in officer sees no case. An administrator cannot give the
+-- flow role (a second person does: tests/pgtap/auth_officers_second_person.sql); the console can.
 begin;
 select plan(18);
 
@@ -55,15 +55,18 @@ select is_empty(
     $$select id from audit.history where table_schema = 'flow'$$,
     'an administrator sees no audit history of lawful cases'
 );
-select lives_ok(
+select throws_ok(
     $$select auth.create_user('pgtap_officer', 'Officer', null, 'cs', '{flow}', 'a-long-password-1')$$,
-    'an administrator gives a new user the flow role'
+    '42501', 'you may not give the flow role: an officer or a retention supervisor gives it',
+    'an administrator cannot give a new user the flow role'
 );
 
 call tests.as_superuser();
+select auth.create_user('pgtap_officer', 'Officer', null, 'cs', '{flow}', 'a-long-password-1');
 select ok(
-    pg_has_role((select db_role from auth.users where username = 'pgtap_officer'), 'mango_flow', 'member'),
-    'that user''s database role is an officer'
+    has_function_privilege((select db_role from auth.users where username = 'pgtap_officer'),
+                           'flow.open_case(text, text, text, date, date, text)', 'execute'),
+    'the console can: that user''s database role holds the officers'' rights'
 );
 select ok(not pg_has_role('mango_admin', 'mango_flow', 'member'), 'the admin group is not an officer');
 

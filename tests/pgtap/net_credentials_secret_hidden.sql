@@ -1,7 +1,7 @@
 -- A technician edits devices and credentials but never reads a credential's secret back;
 -- the agents read it.
 begin;
-select plan(8);
+select plan(9);
 
 select tests.net_make_device('cred-ap', null, 'ap') as ap \gset
 insert into net.credentials (name, kind, username, secret) values ('cred-test', 'routeros_api', 'admin', 's3cret!')
@@ -35,10 +35,16 @@ select is(
 );
 
 call tests.as_superuser();
-set local role mango_agent_monitor;
+set local role mango_agent_provisioner;
 select is(
   (select secret from net.credentials where id = :cred), 'n3w-secret',
-  'an agent reads the secret'
+  'the provisioning agent, which logs in to devices, reads the secret'
+);
+reset role;
+set local role mango_agent_monitor;
+select throws_ok(
+  format('select secret from net.credentials where id = %s', :cred), '42501', null,
+  'the monitoring agent does not'
 );
 
 call tests.as_superuser();
