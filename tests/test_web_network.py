@@ -4,6 +4,7 @@ that never reach a page, who had an address when, stores, and the maps."""
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import secrets
 from dataclasses import dataclass
@@ -606,3 +607,76 @@ def test_geographic_projection_keeps_north_up_and_east_right() -> None:
     assert b["x"] > a["x"] and b["y"] < a["y"]
     assert view.lines[0]["medium"] == "radio"
     assert view.scale["px"] > 0 and view.grid
+
+
+def flash(html: str) -> str:
+    """The flash message a page shows after a redirect."""
+    match = re.search(r'class="alert alert-info flash"[^>]*>([^<]*)<', html)
+    assert match, "the page shows no flash message"
+    return html_lib.unescape(match.group(1))
+
+
+def test_releasing_an_address_on_a_device_page_releases_only_that_devices_addresses(
+    client: TestClient, admin: psycopg.Connection, net: Net
+) -> None:
+    own = _one(admin, "select net.assign_ip('10.231.78.1', null, %s)", [net.agg])
+    others = _one(
+        admin, "select id from net.ip_assignments where address = '10.231.77.9' and upper_inf(valid)"
+    )
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
+    refused = client.post(f"/network/devices/{net.agg}/addresses/{others}/release", data={"csrf": csrf})
+    assert refused.status_code == 200
+    assert "does not belong to device" in flash(refused.text) and "nothing was released" in flash(
+        refused.text
+    )
+    still = admin.execute(
+        "select upper_inf(valid) from net.ip_assignments where id = %s", [others]
+    ).fetchone()
+    assert still == (True,)  # the customer's address stays theirs
+    released = client.post(f"/network/devices/{net.agg}/addresses/{own}/release", data={"csrf": csrf})
+    assert flash(released.text) == "Address released."
+    ended = admin.execute("select upper_inf(valid) from net.ip_assignments where id = %s", [own]).fetchone()
+    assert ended == (False,)
+
+
+def test_forms_say_saved_only_when_something_changed(
+    client: TestClient, admin: psycopg.Connection, net: Net
+) -> None:
+    device = _one(admin, "select tests.net_make_device(%s, null, 'switch')", [f"wn-same-{net.sfx}"])
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
+    fields = {"csrf": csrf, "name": f"wn-same-{net.sfx}", "role": "operator", "state": "active"}
+    before = admin.execute("select model_id, site_id from net.devices where id = %s", [device]).fetchone()
+    assert before is not None
+    fields.update(model_id=str(before[0] or ""), site_id=str(before[1] or ""))
+    changed = client.post(f"/network/devices/{device}", data={**fields, "note": "in rack 3"})
+    assert flash(changed.text) == "Changes saved."
+    same = client.post(f"/network/devices/{device}", data={**fields, "note": "in rack 3"})
+    assert flash(same.text) == "Nothing changed: the values are the ones already saved."
+    audited = admin.execute(
+        "select count(*) from audit.records where table_name = 'devices' and record_id = %s and operation = 'update'",
+        [str(device)],
+    ).fetchone()
+    assert audited == (1,)  # the second post wrote nothing
+    missing = client.post("/network/devices/999999999", data={**fields})
+    assert missing.status_code == 404
+    hang = {"csrf": csrf, "parent_device_id": str(net.agg), "parent_interface_id": ""}
+    assert flash(client.post(f"/network/devices/{device}/parent", data=hang).text) == (
+        "The device hangs on its new parent."
+    )
+    assert flash(client.post(f"/network/devices/{device}/parent", data=hang).text).startswith(
+        "Nothing changed"
+    )
+    iface = _one(
+        admin, "insert into net.interfaces (device_id, name) values (%s, 'ether1') returning id", [device]
+    )
+    edit = {"csrf": csrf, "name": "ether1", "kind": "ethernet"}
+    assert flash(client.post(f"/network/devices/{device}/interfaces/{iface}", data=edit).text).startswith(
+        "Nothing changed"
+    )
+    edit["note"] = "uplink"
+    assert (
+        flash(client.post(f"/network/devices/{device}/interfaces/{iface}", data=edit).text)
+        == "Changes saved."
+    )
+    gone = client.post(f"/network/devices/{device}/links/999999999/delete", data={"csrf": csrf})
+    assert flash(gone.text) == "This device has no such link: nothing was removed."

@@ -25,6 +25,13 @@ def not_found(page: View, message: str) -> Response:
     )
 
 
+# The flash of a form whose values are the ones already saved: a page says "saved" only when the
+# database changed something (an UPDATE whose WHERE leaves out a row without differences, in a
+# statement that also says whether the row exists: ``with u as (update … returning 1) select
+# exists (select from u) as changed, exists (select from … where id = …) as found``).
+NOTHING_CHANGED = "Nothing changed: the values are the ones already saved."
+
+
 def text(page: Page, name: str) -> str | None:
     return page.field(name) or None
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from webclient import web
 from webclient.staff import forms
+from webclient.staff.forms import NOTHING_CHANGED
 from webclient.web import FormErrors, Page
 
 PAGE_SIZE = 50
@@ -331,19 +332,30 @@ async def device_detail(page: Page) -> Response:
         return await _card(page, device_id)
     values = _device_values(page)
     values["id"] = device_id
-    _, failed = await page.attempt(lambda: page.conn.execute(UPDATE_SQL, values))
-    if failed is None:
-        return web.redirect(f"/network/devices/{device_id}", page._("Changes saved."))
+    done, failed = await page.attempt(lambda: web.fetch_one(page.conn, UPDATE_SQL, values))
+    if failed is None and done is not None:
+        if not done["found"]:
+            return forms.not_found(page, page._("This device does not exist."))
+        message = "Changes saved." if done["changed"] else NOTHING_CHANGED
+        return web.redirect(f"/network/devices/{device_id}", page._(message))
     return await _card(page, device_id, values=values, errors=failed)
 
 
 UPDATE_SQL = """
-update net.devices
-   set name = %(name)s, model_id = %(model_id)s, role = %(role)s, site_id = %(site_id)s, serial_no = %(serial_no)s,
-       identifier_code = %(identifier_code)s, mgmt_address = %(mgmt_address)s::inet, managed = %(managed)s,
-       state = %(state)s, is_core = %(is_core)s, note = %(note)s,
-       class_id = coalesce((select class_id from net.device_models where id = %(model_id)s), class_id)
- where id = %(id)s
+with u as (
+  update net.devices
+     set name = %(name)s, model_id = %(model_id)s, role = %(role)s, site_id = %(site_id)s, serial_no = %(serial_no)s,
+         identifier_code = %(identifier_code)s, mgmt_address = %(mgmt_address)s::inet, managed = %(managed)s,
+         state = %(state)s, is_core = %(is_core)s, note = %(note)s,
+         class_id = coalesce((select class_id from net.device_models where id = %(model_id)s), class_id)
+   where id = %(id)s
+     and (name, model_id, role, site_id, serial_no, identifier_code, mgmt_address, managed, state, is_core, note)
+         is distinct from (%(name)s::text, %(model_id)s::bigint, %(role)s::text, %(site_id)s::bigint,
+                           nullif(btrim(%(serial_no)s::text), ''), %(identifier_code)s::text, %(mgmt_address)s::inet,
+                           %(managed)s::boolean, %(state)s::text, %(is_core)s::boolean, %(note)s::text)
+  returning 1
+)
+select exists (select from u) as changed, exists (select from net.devices where id = %(id)s) as found
 """
 
 INSERT_SQL = """
@@ -418,6 +430,17 @@ async def find_interface(page: Page, device_id: int, text: str) -> int | None:
     return int(found) if found is not None else None
 
 
+PARENT_SQL = """
+with u as (
+  update net.devices set parent_device_id = %(parent)s, parent_interface_id = %(interface)s
+   where id = %(id)s
+     and (parent_device_id, parent_interface_id) is distinct from (%(parent)s::bigint, %(interface)s::bigint)
+  returning 1
+)
+select exists (select from u) as changed, exists (select from net.devices where id = %(id)s) as found
+"""
+
+
 async def device_parent(page: Page) -> Response:
     """Hang the device on another device (and one of its interfaces); a loop is refused."""
     device_id = int(page.request.path_params["id"])
@@ -439,17 +462,19 @@ async def device_parent(page: Page) -> Response:
                     "The parent device has no interface of this name."
                 )
     if not errors:
-        _, failed = await page.attempt(
-            lambda: page.conn.execute(
-                "update net.devices set parent_device_id = %s, parent_interface_id = %s where id = %s",
-                [parent_id, interface_id, device_id],
+        done, failed = await page.attempt(
+            lambda: web.fetch_one(
+                page.conn,
+                PARENT_SQL,
+                {"parent": parent_id, "interface": interface_id, "id": device_id},
             )
         )
-        if failed is None:
-            return web.redirect(
-                f"/network/devices/{device_id}#topology", page._("The device hangs on its new parent.")
-            )
-        errors = failed
+        if failed is None and done is not None:
+            if not done["found"]:
+                return forms.not_found(page, page._("This device does not exist."))
+            message = "The device hangs on its new parent." if done["changed"] else NOTHING_CHANGED
+            return web.redirect(f"/network/devices/{device_id}#topology", page._(message))
+        errors = failed or errors
     return await _card(page, device_id, parent=parent, parent_errors=errors)
 
 
@@ -463,6 +488,10 @@ update net.interfaces
    set name = %(name)s, kind = %(kind)s, mac = %(mac)s::macaddr, speed_mbps = %(speed_mbps)s, if_index = %(if_index)s,
        note = %(note)s
  where id = %(id)s and device_id = %(device_id)s
+   and (name, kind, mac, speed_mbps, if_index, note)
+       is distinct from (%(name)s::text, %(kind)s::text, %(mac)s::macaddr, %(speed_mbps)s::integer,
+                         %(if_index)s::integer, %(note)s::text)
+returning id
 """
 
 
@@ -505,9 +534,10 @@ async def interface_edit(page: Page) -> Response:
     errors = FormErrors()
     if page.form is not None:
         values = {**_interface_values(page, device_id), "id": interface_id}
-        _, failed = await page.attempt(lambda: page.conn.execute(UPDATE_INTERFACE_SQL, values))
+        changed, failed = await page.attempt(lambda: web.fetch_value(page.conn, UPDATE_INTERFACE_SQL, values))
         if failed is None:
-            return web.redirect(f"/network/devices/{device_id}#interfaces", page._("Changes saved."))
+            message = "Changes saved." if changed is not None else NOTHING_CHANGED
+            return web.redirect(f"/network/devices/{device_id}#interfaces", page._(message))
         errors = failed
     return page.render(
         "network_interface.html",
@@ -575,12 +605,14 @@ async def link_add(page: Page) -> Response:
 async def link_delete(page: Page) -> Response:
     device_id = int(page.request.path_params["id"])
     link_id = int(page.request.path_params["lid"])
-    await page.conn.execute(
+    removed = await web.fetch_value(
+        page.conn,
         "delete from net.links where id = %s and exists (select from net.interfaces i where i.device_id = %s"
-        " and i.id in (a_interface_id, b_interface_id))",
+        " and i.id in (a_interface_id, b_interface_id)) returning id",
         [link_id, device_id],
     )
-    return web.redirect(f"/network/devices/{device_id}#interfaces", page._("Link removed."))
+    message = "Link removed." if removed is not None else "This device has no such link: nothing was removed."
+    return web.redirect(f"/network/devices/{device_id}#interfaces", page._(message))
 
 
 def _set_parameter(page: Page, device_id: int, code: str, value: str) -> Callable[[], Awaitable[object]]:
@@ -597,6 +629,7 @@ async def parameters_save(page: Page) -> Response:
     definitions = await web.fetch_all(page.conn, PARAMETERS_SQL, {"id": device_id})
     submitted = {d["code"]: page.field("p_" + d["code"]) for d in definitions}
     errors = FormErrors()
+    changed = 0
     for definition in definitions:
         code = definition["code"]
         if (definition["value"] or "") == submitted[code]:
@@ -605,8 +638,10 @@ async def parameters_save(page: Page) -> Response:
         if failed is not None:
             errors.fields.update(failed.fields)
             errors.general.extend(failed.general)
+        changed += 1
     if not errors:
-        return web.redirect(f"/network/devices/{device_id}#parameters", page._("Parameters saved."))
+        message = "Parameters saved." if changed else NOTHING_CHANGED
+        return web.redirect(f"/network/devices/{device_id}#parameters", page._(message))
     return await _card(page, device_id, param_values=submitted, param_errors=errors)
 
 
@@ -625,10 +660,12 @@ async def credential_save(page: Page) -> Response:
         errors.fields["name"] = page._("This field is required.")
     if not errors:
 
-        async def save() -> None:
+        async def save() -> int:
+            """How many rows it changed (a secret given counts: it cannot be read to compare)."""
             existing = await web.fetch_value(
                 page.conn, "select id from net.credentials where name = %s", [cred["name"]]
             )
+            changed = 0
             if existing is None:
                 if secret is None:
                     raise _MissingSecret
@@ -637,27 +674,35 @@ async def credential_save(page: Page) -> Response:
                     "insert into net.credentials (name, kind, username, secret) values (%s, %s, %s, %s) returning id",
                     [cred["name"], cred["kind"], cred["username"], secret],
                 )
+                changed += 1
             else:
                 cred_id = existing
                 # Staff may not read the secret, so it is written only when a new one is given.
-                await page.conn.execute(
-                    "update net.credentials set kind = %s, username = %s where id = %s",
-                    [cred["kind"], cred["username"], cred_id],
+                cur = await page.conn.execute(
+                    "update net.credentials set kind = %(kind)s, username = %(username)s where id = %(id)s"
+                    " and (kind, username) is distinct from (%(kind)s::text, %(username)s::text)",
+                    {"kind": cred["kind"], "username": cred["username"], "id": cred_id},
                 )
+                changed += cur.rowcount
                 if secret is not None:
-                    await page.conn.execute(
+                    cur = await page.conn.execute(
                         "update net.credentials set secret = %s where id = %s", [secret, cred_id]
                     )
-            await page.conn.execute(
-                "update net.devices set credential_id = %s where id = %s", [cred_id, device_id]
+                    changed += cur.rowcount
+            cur = await page.conn.execute(
+                "update net.devices set credential_id = %(cred)s where id = %(id)s"
+                " and credential_id is distinct from %(cred)s::bigint",
+                {"cred": cred_id, "id": device_id},
             )
+            return changed + cur.rowcount
 
         try:
-            _, failed = await page.attempt(save)
+            changed, failed = await page.attempt(save)
         except _MissingSecret:
             failed = FormErrors(fields={"secret": page._("A new credential needs its secret.")})
         if failed is None:
-            return web.redirect(f"/network/devices/{device_id}#management", page._("Credential saved."))
+            message = "Credential saved." if changed else NOTHING_CHANGED
+            return web.redirect(f"/network/devices/{device_id}#management", page._(message))
         errors = failed
     return await _card(page, device_id, cred=cred, cred_errors=errors)
 
@@ -712,7 +757,10 @@ async def address_add(page: Page) -> Response:
 async def address_release(page: Page) -> Response:
     device_id = int(page.request.path_params["id"])
     assignment = int(page.request.path_params["aid"])
-    _, failed = await page.attempt(lambda: page.conn.execute("select net.release_ip(%s)", [assignment]))
+    # Only an address of this device (or of its interfaces): the database refuses any other.
+    _, failed = await page.attempt(
+        lambda: page.conn.execute("select net.release_device_ip(%s, %s)", [device_id, assignment])
+    )
     if failed is not None:
         return web.redirect(
             f"/network/devices/{device_id}#addresses", " ".join(failed.general or failed.fields.values())
