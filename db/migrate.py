@@ -105,7 +105,9 @@ revoke all on table public.mango_managed_objects from public;
 # The objects recorded by the previous apply that this apply did not make again, with what to
 # drop them by and how to name them.
 _STALE = """
-select o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass, o.objid, i.type || ' ' || i.identity,
+select case o.classid when 'pg_catalog.pg_proc'::pg_catalog.regclass then 'routine'
+                        when 'pg_catalog.pg_class'::pg_catalog.regclass then 'view' end,
+       o.objid, i.type || ' ' || i.identity,
        case o.classid
          when 'pg_catalog.pg_proc'::pg_catalog.regclass
            then pg_catalog.format('drop routine %s', o.objid::pg_catalog.regprocedure)
@@ -126,28 +128,34 @@ select o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass, o.objid, i.type ||
  order by 3
 """
 
-# PL/pgSQL and string SQL bodies record no dependency: a function that stays and names a routine
-# about to be dropped (always schema-qualified: every function's search_path is pg_catalog, pg_temp)
-# is found in its source, unless another overload of that name stays.
-_CALLERS = """
+# PL/pgSQL and string SQL bodies record no dependency: a function that stays and names a routine or
+# a view about to be dropped (always schema-qualified: every function's search_path is pg_catalog,
+# pg_temp) is found in its source, unless another overload of that routine's name stays.
+_USERS = """
 with gone as (
-  select p.oid, p.pronamespace, p.proname
+  select n.nspname, p.proname as name, p.pronamespace as nsp, true as routine,
+         p.oid::pg_catalog.regprocedure::text as what
     from pg_catalog.pg_proc as p
-   where p.oid = any(%(gone)s::pg_catalog.oid [])
+    join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+   where p.oid = any(%(routines)s::pg_catalog.oid [])
+  union all
+  select n.nspname, c.relname, c.relnamespace, false, 'view ' || c.oid::pg_catalog.regclass::text
+    from pg_catalog.pg_class as c
+    join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+   where c.oid = any(%(views)s::pg_catalog.oid [])
 ),
 staying as (
   select p.*
     from pg_temp.mango_ours as o
     join pg_catalog.pg_proc as p on o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and p.oid = o.objid
-   where p.oid <> all(%(gone)s::pg_catalog.oid [])
+   where p.oid <> all(%(routines)s::pg_catalog.oid [])
 )
-select g.oid::pg_catalog.regprocedure::text, s.oid::pg_catalog.regprocedure::text
+select s.oid::pg_catalog.regprocedure::text, g.what
   from gone as g
-  join pg_catalog.pg_namespace as n on n.oid = g.pronamespace
   join staying as s
-    on s.prosrc ~* ('\\m' || pg_catalog.regexp_replace(n.nspname || '.' || g.proname, '(\\W)', '\\\\\\1', 'g')
-                    || '\\s*\\(')
- where not exists (select from staying as k where k.pronamespace = g.pronamespace and k.proname = g.proname)
+    on s.prosrc ~* ('\\m' || pg_catalog.regexp_replace(g.nspname || '.' || g.name, '(\\W)', '\\\\\\1', 'g')
+                    || case when g.routine then '\\s*\\(' else '\\M' end)
+ where not (g.routine and exists (select from staying as k where k.pronamespace = g.nsp and k.proname = g.name))
  order by 1, 2
 """
 
@@ -186,6 +194,11 @@ def procedure_files() -> list[Path]:
 def _start_recording(conn: psycopg.Connection) -> None:
     """As the set-up's superuser: the recorder, and the previous apply's list (or, in a database
     that never kept one, every object of the managed kinds it has)."""
+    if conn.execute("show is_superuser").fetchone() != ("on",):
+        raise SystemExit(
+            "migrate needs a superuser connection (DATABASE_URL's role): it records what procedures/ makes"
+            " with an event trigger"
+        )
     conn.execute(_RECORDER)
     conn.execute(_OURS)
     conn.execute(_START)  # waits for a concurrent migrate of the same database to end
@@ -206,13 +219,13 @@ def _drop_stale(conn: psycopg.Connection) -> list[str]:
     conn.execute("drop event trigger mango_record_procedures")
     conn.execute("set local search_path = pg_catalog, pg_temp")  # names in the drops come qualified
     stale = conn.execute(_STALE).fetchall()
-    gone = [objid for routine, objid, _, _ in stale if routine]
-    callers = conn.execute(_CALLERS, {"gone": gone}).fetchall() if gone else []
-    if callers:
-        uses = "; ".join(f"{caller} calls {function}" for function, caller in callers)
+    gone = {kind: [objid for k, objid, _, _ in stale if k == kind] for kind in ("routine", "view")}
+    users = conn.execute(_USERS, {"routines": gone["routine"], "views": gone["view"]}).fetchall()
+    if users:
+        uses = "; ".join(f"{user} uses {what}" for user, what in users)
         raise SystemExit(
-            f"procedures/: no file defines these functions any more, but functions that stay call them ({uses}):"
-            " define them again or change their callers first (nothing was applied)"
+            f"procedures/: no file defines these any more, but functions that stay use them ({uses}):"
+            " define them again or change what uses them first (nothing was applied)"
         )
     pending = [(what, drop) for _, _, what, drop in stale]
     dropped: list[str] = []

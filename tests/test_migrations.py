@@ -187,6 +187,10 @@ create policy migrate_probe_none on crm.customers for select to mango_owner usin
 create or replace function crm.migrate_probe_caller() returns integer language plpgsql stable
 set search_path = pg_catalog, pg_temp as 'begin return crm.migrate_probe_gone (7); end';
 """,
+    "reader": """
+create or replace function crm.migrate_probe_reader() returns integer language plpgsql stable
+set search_path = pg_catalog, pg_temp as 'begin return (select v.one from crm.migrate_probe_view v); end';
+""",
 }
 PROBE_OBJECTS = """
 select to_regprocedure('crm.migrate_probe_kept()') is not null as kept,
@@ -195,7 +199,8 @@ select to_regprocedure('crm.migrate_probe_kept()') is not null as kept,
        exists (select from pg_trigger where tgname = '_999_migrate_probe') as trigger,
        to_regprocedure('crm.tg_customers__migrate_probe()') is not null as trigger_function,
        exists (select from pg_policy where polname = 'migrate_probe_none') as policy,
-       to_regprocedure('crm.migrate_probe_caller()') is not null as caller
+       to_regprocedure('crm.migrate_probe_caller()') is not null as caller,
+       to_regprocedure('crm.migrate_probe_reader()') is not null as reader
 """
 
 
@@ -232,6 +237,7 @@ def test_what_a_procedures_file_stops_defining_is_dropped(
         "trigger_function": False,
         "policy": False,
         "caller": False,
+        "reader": False,
     }
 
     migrate.apply_procedures(settings.admin_conninfo(name))
@@ -243,7 +249,8 @@ def test_a_function_no_file_defines_but_something_uses_is_refused(
     settings: Settings, scratch: ScratchFactory, tmp_path: Path
 ) -> None:
     """A view (a recorded dependency) or a PL/pgSQL function (its source names it) that stays still
-    uses the function a file stopped defining: the apply stops, says who uses what, changes nothing."""
+    uses a function or view a file stopped defining: the apply stops, says who uses what, changes
+    nothing."""
     name = scratch("refused")
     migrate.migrate(settings, name)
     probe = tmp_path / "99_probe.sql"
@@ -251,15 +258,20 @@ def test_a_function_no_file_defines_but_something_uses_is_refused(
     schema = schema_of(settings, name)
 
     with pytest.raises(SystemExit) as refused:
-        _apply_with(settings, name, probe, "view", "function", "trigger", "policy", "caller")
+        _apply_with(settings, name, probe, "view", "function", "trigger", "policy", "caller", "reader")
     assert "crm.migrate_probe_kept()" in str(refused.value)
     assert "view crm.migrate_probe_view depends on function crm.migrate_probe_kept()" in str(refused.value)
     _assert_same(schema, schema_of(settings, name), "schemas before and after a refused apply")
 
     with pytest.raises(SystemExit) as refused:
         _apply_with(settings, name, probe, "kept", "view", "caller")
-    assert "crm.migrate_probe_caller() calls crm.migrate_probe_gone(bigint)" in str(refused.value)
+    assert "crm.migrate_probe_caller() uses crm.migrate_probe_gone(bigint)" in str(refused.value)
     assert _probe_objects(settings, name)["function"]
+
+    with pytest.raises(SystemExit) as refused:
+        _apply_with(settings, name, probe, "kept", "reader")
+    assert "crm.migrate_probe_reader() uses view crm.migrate_probe_view" in str(refused.value)
+    assert _probe_objects(settings, name)["view"]
 
 
 def _git(*args: str) -> str | None:
