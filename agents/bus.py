@@ -68,6 +68,9 @@ RELEASE_SQL = "select bus.release(%s::bigint[], %s::text)"
 WAKEUP_SQL = "select extract(epoch from bus.next_wakeup(%s::text[]) - clock_timestamp())::float8"
 HEARTBEAT_SQL = "select bus.heartbeat(%s, %s, %s, %s::int, %s::text[], %s::bigint, %s::bigint)"
 EXTEND_SQL = "select bus.extend_lease(%s::bigint[], %s::text, %s::int)"
+# Every agent session is in the zone of the business day (the operators', crm.business_zone), as the
+# web client's are: `current_date` and the times it reads agree with crm.business_date.
+BUSINESS_ZONE_SQL = "select set_config('TimeZone', crm.business_zone(), false)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +222,9 @@ class Runner:
         self._stop.set()
 
     def connect(self, purpose: str = "side", autocommit: bool = True) -> psycopg.Connection:
-        """Another connection as the agent's role (progress reports, heartbeats)."""
-        return psycopg.connect(
+        """Another connection as the agent's role (progress reports, heartbeats), in the
+        business day's time zone like the web client's (see BUSINESS_ZONE_SQL)."""
+        conn = psycopg.connect(
             self.conninfo,
             autocommit=autocommit,
             options="-c synchronous_commit=" + ("on" if self.agent.synchronous_commit else "off"),
@@ -231,6 +235,14 @@ class Runner:
             keepalives_interval=10,
             keepalives_count=3,
         )
+        try:
+            conn.execute(BUSINESS_ZONE_SQL)
+            if not autocommit:
+                conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     # -- the loop ------------------------------------------------------------------------------
 

@@ -18,14 +18,20 @@ from starlette.testclient import TestClient
 
 from tests.web_helpers import login, make_staff
 
-TODAY = date.today()
-
-
 @pytest.fixture
 def operator(admin: psycopg.Connection) -> int:
     row = admin.execute("select tests.make_catalogue()").fetchone()
     assert row
     return int(row[0])
+
+
+@pytest.fixture
+def today(admin: psycopg.Connection, operator: int) -> date:
+    """The operator's business date, which its customers and services are dated by (between 23:00 and
+    24:00 UTC it is already the next day in Prague, while the test machine's date is not)."""
+    row = admin.execute("select crm.business_date(%s)", [operator]).fetchone()
+    assert row
+    return date.fromisoformat(str(row[0]))
 
 
 def _tariff(admin: psycopg.Connection, operator: int, code: str) -> int:
@@ -169,12 +175,12 @@ def test_places_contacts_contracts_and_notes(
 
 
 def test_activate_a_service_and_a_bundle_then_change_tariff_suspend_end_and_restore(
-    client: TestClient, admin: psycopg.Connection, operator: int
+    client: TestClient, admin: psycopg.Connection, operator: int, today: date
 ) -> None:
     csrf = login(client, make_staff(admin, ["support"]))
     customer = _new_customer(client, csrf, operator)
     t300, t500 = _tariff(admin, operator, "i300"), _tariff(admin, operator, "i500")
-    start = TODAY.isoformat()
+    start = today.isoformat()
     # The form for a tariff shows the parameters of its class, typed.
     r = client.get(f"/customers/{customer}/activate", params={"tariff_id": t300})
     assert r.status_code == 200 and 'name="p_download"' in r.text and "Mbit/s" in r.text
@@ -225,7 +231,7 @@ def test_activate_a_service_and_a_bundle_then_change_tariff_suspend_end_and_rest
     single = services[0][0]
     assert "Fiber 300" in r.text and "TV Basic" in r.text and "Download: <b>300 Mbit/s</b>" in r.text
     # Change the tariff from the first of next month.
-    on = (TODAY.replace(day=1) + timedelta(days=32)).replace(day=1)
+    on = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     r = client.post(
         f"/customers/{customer}/services/{single}/change_tariff",
         data={"csrf": csrf, "tariff_id": str(t500), "on": on.isoformat()},
@@ -233,15 +239,15 @@ def test_activate_a_service_and_a_bundle_then_change_tariff_suspend_end_and_rest
     assert r.status_code == 200 and "The tariff changes on" in r.text
     assert "→ Fiber 500 from" in r.text
     # Suspension from–to, then resume; a block by a person, then unblock.
-    until = (TODAY + timedelta(days=10)).isoformat()
+    until = (today + timedelta(days=10)).isoformat()
     r = client.post(
         f"/customers/{customer}/services/{single}/suspend",
-        data={"csrf": csrf, "on": TODAY.isoformat(), "until": TODAY.isoformat()},
+        data={"csrf": csrf, "on": today.isoformat(), "until": today.isoformat()},
     )
     assert r.status_code == 422 and "a suspension ends after it starts" in _error(r.text, "until")
     r = client.post(
         f"/customers/{customer}/services/{single}/suspend",
-        data={"csrf": csrf, "on": TODAY.isoformat(), "until": until, "reason": "holiday"},
+        data={"csrf": csrf, "on": today.isoformat(), "until": until, "reason": "holiday"},
     )
     assert r.status_code == 200
     assert admin.execute("select state from crm.services where id = %s", [single]).fetchone() == (
@@ -255,7 +261,7 @@ def test_activate_a_service_and_a_bundle_then_change_tariff_suspend_end_and_rest
     # End today, then restore.
     r = client.post(
         f"/customers/{customer}/services/{single}/end",
-        data={"csrf": csrf, "on": TODAY.isoformat(), "reason": "moving away"},
+        data={"csrf": csrf, "on": today.isoformat(), "reason": "moving away"},
     )
     assert r.status_code == 200
     assert admin.execute("select state from crm.services where id = %s", [single]).fetchone() == ("ended",)
@@ -267,14 +273,16 @@ def test_activate_a_service_and_a_bundle_then_change_tariff_suspend_end_and_rest
     assert f"services #{single}" in history.text and "service_tariffs #" in history.text
 
 
-def test_end_and_restore_a_customer(client: TestClient, admin: psycopg.Connection, operator: int) -> None:
+def test_end_and_restore_a_customer(
+    client: TestClient, admin: psycopg.Connection, operator: int, today: date
+) -> None:
     csrf = login(client, make_staff(admin, ["billing"]))
     customer = _new_customer(client, csrf, operator)
     r = client.post(f"/customers/{customer}/end", data={"csrf": csrf, "ended_on": "", "end_reason": "x"})
     assert r.status_code == 422 and _error(r.text, "ended_on")
     r = client.post(
         f"/customers/{customer}/end",
-        data={"csrf": csrf, "ended_on": TODAY.isoformat(), "end_reason": "contract over"},
+        data={"csrf": csrf, "ended_on": today.isoformat(), "end_reason": "contract over"},
     )
     assert r.status_code == 200
     assert admin.execute("select state from crm.customers where id = %s", [customer]).fetchone() == ("ended",)
@@ -289,13 +297,13 @@ def test_end_and_restore_a_customer(client: TestClient, admin: psycopg.Connectio
 
 
 def test_order_flow_keeps_prices_before_and_after(
-    client: TestClient, admin: psycopg.Connection, operator: int
+    client: TestClient, admin: psycopg.Connection, operator: int, today: date
 ) -> None:
     csrf = login(client, make_staff(admin, ["sales"]))
     customer = _new_customer(client, csrf, operator)
     t300, t500 = _tariff(admin, operator, "i300"), _tariff(admin, operator, "i500")
     service = admin.execute(
-        "select crm.activate_service(%s, %s, current_date, null, '{}')", [customer, t300]
+        "select crm.activate_service(%s, %s, %s, null, '{}')", [customer, t300, today]
     ).fetchone()
     assert service
     r = client.post(
@@ -306,7 +314,7 @@ def test_order_flow_keeps_prices_before_and_after(
             "kind": "change_tariff",
             "service_id": str(service[0]),
             "target": "",
-            "effective_on": TODAY.isoformat(),
+            "effective_on": today.isoformat(),
         },
     )
     assert r.status_code == 422 and _error(r.text, "target") == "Choose a tariff or a bundle."
@@ -318,7 +326,7 @@ def test_order_flow_keeps_prices_before_and_after(
             "kind": "change_tariff",
             "service_id": str(service[0]),
             "target": f"t:{t500}",
-            "effective_on": TODAY.isoformat(),
+            "effective_on": today.isoformat(),
             "note": "wants faster",
         },
     )
@@ -346,7 +354,7 @@ def test_order_flow_keeps_prices_before_and_after(
             "stage": "offer",
             "kind": "activate",
             "target": f"t:{t300}",
-            "effective_on": TODAY.isoformat(),
+            "effective_on": today.isoformat(),
         },
     )
     second = admin.execute("select max(id) from catalog.orders where customer_id = %s", [customer]).fetchone()
@@ -507,7 +515,7 @@ def test_admin_edits_the_catalogue_and_an_overlapping_price_is_refused_beside_it
 
 
 def test_card_prices_after_discounts_and_service_actions_on_demand(
-    client: TestClient, admin: psycopg.Connection, operator: int
+    client: TestClient, admin: psycopg.Connection, operator: int, today: date
 ) -> None:
     csrf = login(client, make_staff(admin, ["support"]))
     customer = _new_customer(client, csrf, operator)
@@ -520,14 +528,14 @@ def test_card_prices_after_discounts_and_service_actions_on_demand(
             "go": "1",
             "mode": "bundle",
             "bundle_id": str(bundle[0]),
-            "valid_from": TODAY.isoformat(),
+            "valid_from": today.isoformat(),
         },
     )
     assert r.status_code == 200 and "Bundle activated." in r.text
     admin.execute(
         "insert into catalog.customer_discounts (customer_id, percent, valid, reason)"
-        " values (%s, 5, daterange(current_date, null), 'loyal')",
-        [customer],
+        " values (%s, 5, daterange(%s, null), 'loyal')",
+        [customer, today],
     )
     tv, internet = admin.execute(
         "select (select s.id from crm.services s join catalog.products p on p.id = s.product_id"
@@ -539,8 +547,8 @@ def test_card_prices_after_discounts_and_service_actions_on_demand(
     prices = {
         sid: admin.execute(
             "select list_with_vat, bundle_discount, group_discount, monthly_with_vat"
-            " from catalog.service_price(%s, current_date)",
-            [sid],
+            " from catalog.service_price(%s, %s)",
+            [sid, today],
         ).fetchone()
         for sid in (tv, internet)
     }
@@ -556,8 +564,8 @@ def test_card_prices_after_discounts_and_service_actions_on_demand(
     total = monthly_tv + prices[internet][3]
     assert admin.execute(
         "select sum(pr.monthly_with_vat) from crm.services s,"
-        " catalog.service_price(s.id, current_date) pr where s.customer_id = %s",
-        [customer],
+        " catalog.service_price(s.id, %s) pr where s.customer_id = %s",
+        [today, customer],
     ).fetchone() == (total,)
     # The card carries no action forms; a service's actions come on demand, or in place with ?service=.
     assert "/change_tariff" not in card.text and f"/customers/{customer}/services/{tv}/actions" in card.text

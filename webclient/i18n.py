@@ -8,7 +8,6 @@ so a missing translation shows English. Templates call ``_(english_text, name=va
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,10 +23,20 @@ NBSP = "\u00a0"
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@cache
+# The zone in which times are shown: the business day's (crm.business_zone), which the app reads
+# from its database sessions when it starts (web.use_business_zone); the default zone until then.
+_zone = ZoneInfo("Europe/Prague")
+
+
 def timezone() -> ZoneInfo:
-    """The zone in which times are shown (``MANGO_TIMEZONE``, default Europe/Prague)."""
-    return ZoneInfo(os.environ.get("MANGO_TIMEZONE") or "Europe/Prague")
+    """The zone in which times are shown and local times of forms are read."""
+    return _zone
+
+
+def use_timezone(name: str) -> None:
+    """Show times in this zone from now on (the database sessions' zone)."""
+    global _zone
+    _zone = ZoneInfo(name)
 
 
 @cache

@@ -7,6 +7,7 @@ as $$
 begin
   new.ico := crm.checked_ico(new.ico);
   new.dic := crm.checked_dic(new.dic);
+  new.time_zone := crm.checked_time_zone(new.time_zone);
   if new.vat_payer and new.dic is null then
     raise exception 'a VAT payer needs a DIČ' using errcode = 'MG001', column = 'dic';
   end if;
@@ -16,7 +17,7 @@ begin
   return new;
 end;
 $$;
-comment on function crm.tg_operators__validate() is 'Check and normalise an operator''s IČO and DIČ.';
+comment on function crm.tg_operators__validate() is 'Check and normalise an operator''s IČO, DIČ and time zone.';
 revoke all on function crm.tg_operators__validate() from public;
 
 create or replace trigger _500_validate before insert or update on crm.operators
@@ -46,7 +47,7 @@ comment on function crm.format_number(text, bigint, date) is 'Format a number of
 revoke all on function crm.format_number(text, bigint, date) from public;
 grant execute on function crm.format_number(text, bigint, date) to mango_staff, mango_agent;
 
-create or replace function crm.next_number(p_operator_id bigint, p_kind text, p_date date default current_date)
+create or replace function crm.next_number(p_operator_id bigint, p_kind text, p_date date default null)
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
@@ -57,6 +58,7 @@ declare
   v_year integer;
   v_value bigint;
 begin
+  p_date := coalesce(p_date, crm.business_date(p_operator_id));  -- the year of the operator's today
   select * into v_series from crm.number_series where operator_id = p_operator_id and kind = p_kind;
   if not found then
     raise exception 'operator % has no number series "%"', p_operator_id, p_kind using errcode = 'MG002';

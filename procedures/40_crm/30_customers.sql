@@ -53,6 +53,7 @@ begin
     end if;
   end if;
   if tg_op = 'INSERT' then
+    new.created_on := coalesce(new.created_on, crm.business_date(new.operator_id));
     new.customer_no := coalesce(nullif(new.customer_no, ''), crm.next_number(new.operator_id, 'customer'));
     new.vs := coalesce(nullif(new.vs, ''), crm.next_number(new.operator_id, 'vs'));
   else

@@ -104,7 +104,7 @@ revoke all on function crm.tg_parameter_values__enqueue_provisioning() from publ
 create or replace trigger _900_enqueue_provisioning after insert or update or delete on crm.parameter_values
 for each row execute function crm.tg_parameter_values__enqueue_provisioning();
 
-create or replace function crm.tariff_on(p_service_id bigint, p_on date default current_date)
+create or replace function crm.tariff_on(p_service_id bigint, p_on date default crm.business_date())
 returns table (tariff_id bigint)
 language sql stable security invoker
 as $$
@@ -120,7 +120,7 @@ comment on function crm.tariff_on(bigint, date) is
 revoke all on function crm.tariff_on(bigint, date) from public;
 grant execute on function crm.tariff_on(bigint, date) to mango_staff, mango_agent, mango_customer, mango_report;
 
-create or replace function crm.current_tariff(p_service_id bigint, p_on date default current_date)
+create or replace function crm.current_tariff(p_service_id bigint, p_on date default crm.business_date())
 returns bigint
 language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
@@ -168,7 +168,7 @@ comment on function catalog.price_for(bigint, date, bigint, bigint) is
 revoke all on function catalog.price_for(bigint, date, bigint, bigint) from public;
 grant execute on function catalog.price_for(bigint, date, bigint, bigint) to mango_staff, mango_agent, mango_customer;
 
-create or replace function catalog.service_price(p_service_id bigint, p_on date default current_date)
+create or replace function catalog.service_price(p_service_id bigint, p_on date default crm.business_date())
 returns table (
     tariff_id bigint, price_mode text, vat_rate numeric, list_with_vat numeric, list_without_vat numeric,
     bundle_discount numeric, group_discount numeric, monthly_with_vat numeric, monthly_without_vat numeric
@@ -217,7 +217,8 @@ begin
   if catalog.tariff_price(p_tariff_id, p_from) is null then
     raise exception 'tariff % has no price on %', v_tariff.name, p_from using errcode = 'MG006', column = 'tariff_id';
   end if;
-  v_state := coalesce(p_options ->> 'state', case when p_from <= current_date then 'active' else 'ordered' end);
+  v_state := coalesce(p_options ->> 'state',
+                      case when p_from <= crm.business_date(v_product.operator_id) then 'active' else 'ordered' end);
   if v_state not in ('active', 'ordered') then
     raise exception 'a new service is active or ordered, not %', v_state using errcode = 'MG006';
   end if;
@@ -388,8 +389,8 @@ as $$
 begin
   update crm.services
      set state = 'active', block_reason = null,
-         suspended = case when upper_inf(suspended) or upper(suspended) > current_date
-                          then daterange(lower(suspended), greatest(current_date, lower(suspended) + 1))
+         suspended = case when upper_inf(suspended) or upper(suspended) > crm.business_date(operator_id)
+                          then daterange(lower(suspended), greatest(crm.business_date(operator_id), lower(suspended) + 1))
                           else suspended end
    where id = p_service_id and state = 'suspended';
   if not found then
@@ -412,8 +413,8 @@ declare
 begin
   update crm.services
      set valid = daterange(lower(valid), greatest(p_end, lower(valid) + 1)), end_reason = p_reason,
-         state = case when p_end <= current_date then 'ended' else state end,
-         block_kind = case when p_end <= current_date then null else block_kind end
+         state = case when p_end <= crm.business_date(operator_id) then 'ended' else state end,
+         block_kind = case when p_end <= crm.business_date(operator_id) then null else block_kind end
    where id = p_service_id and upper_inf(valid) and state <> 'ended'
   returning * into v_service;
   if not found then
@@ -479,26 +480,28 @@ comment on function crm.move_service(bigint, bigint, date, text) is
 revoke all on function crm.move_service(bigint, bigint, date, text) from public;
 grant execute on function crm.move_service(bigint, bigint, date, text) to mango_support, mango_sales, mango_billing;
 
-create or replace function crm.apply_due_service_dates(p_today date default current_date)
+create or replace function crm.apply_due_service_dates(p_today date default null)
 returns integer
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Set-based daily step: ordered services whose start came become active, scheduled ends take
--- effect, suspensions whose period is over resume.
+-- effect, suspensions whose period is over resume. By default on each operator's business date.
 declare
   v_count integer;
   v_total integer := 0;
 begin
-  update crm.services set state = 'active' where state = 'ordered' and lower(valid) <= p_today and
-         (upper_inf(valid) or upper(valid) > p_today);
+  update crm.services set state = 'active'
+   where state = 'ordered' and lower(valid) <= coalesce(p_today, crm.business_date(operator_id)) and
+         (upper_inf(valid) or upper(valid) > coalesce(p_today, crm.business_date(operator_id)));
   get diagnostics v_count = row_count;
   v_total := v_total + v_count;
   update crm.services set state = 'ended', block_kind = null
-   where state <> 'ended' and not upper_inf(valid) and upper(valid) <= p_today;
+   where state <> 'ended' and not upper_inf(valid) and upper(valid) <= coalesce(p_today, crm.business_date(operator_id));
   get diagnostics v_count = row_count;
   v_total := v_total + v_count;
   update crm.services set state = 'active', block_reason = null
-   where state = 'suspended' and not upper_inf(suspended) and upper(suspended) <= p_today;
+   where state = 'suspended' and not upper_inf(suspended)
+     and upper(suspended) <= coalesce(p_today, crm.business_date(operator_id));
   get diagnostics v_count = row_count;
   return v_total + v_count;
 end;

@@ -38,7 +38,7 @@ to mango_staff, mango_customer;
 create or replace function catalog.place_order(
     p_customer_id bigint, p_kind text, p_service_id bigint default null, p_tariff_id bigint default null,
     p_bundle_id bigint default null, p_delivery_place_id bigint default null, p_params jsonb default '{}',
-    p_effective_on date default current_date, p_note text default null, p_stage text default 'order'
+    p_effective_on date default null, p_note text default null, p_stage text default 'order'
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
@@ -62,6 +62,7 @@ begin
   if v_operator is null then
     raise exception 'the order needs a service, a tariff or a bundle' using errcode = 'MG009', column = 'tariff_id';
   end if;
+  p_effective_on := coalesce(p_effective_on, crm.business_date(v_operator));  -- today by default
   select * into v_prices
     from catalog.order_prices(p_kind, p_customer_id, p_service_id, p_tariff_id, p_bundle_id, p_effective_on);
   insert into catalog.orders (customer_id, operator_id, kind, stage, service_id, tariff_id, bundle_id, delivery_place_id,
@@ -146,7 +147,7 @@ begin
    where id = p_order_id;
   insert into catalog.order_events (order_id, stage, note, user_id, db_role)
   values (p_order_id, p_stage, p_note, auth.user_id(), auth.caller_role());
-  if p_stage = 'accepted' and v_order.effective_on <= current_date then
+  if p_stage = 'accepted' and v_order.effective_on <= crm.business_date(v_order.operator_id) then
     perform catalog.apply_order(p_order_id);
     return 'done';
   end if;
@@ -158,7 +159,7 @@ comment on function catalog.advance_order(bigint, text, text) is
 revoke all on function catalog.advance_order(bigint, text, text) from public;
 grant execute on function catalog.advance_order(bigint, text, text) to mango_support, mango_sales, mango_billing;
 
-create or replace function catalog.apply_due_orders(p_today date default current_date)
+create or replace function catalog.apply_due_orders(p_today date default null)
 returns integer
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
@@ -166,7 +167,10 @@ declare
   v_id bigint;
   v_count integer := 0;
 begin
-  for v_id in select id from catalog.orders where stage = 'accepted' and effective_on <= p_today order by effective_on, id loop
+  -- By default on each operator's business date.
+  for v_id in select id from catalog.orders
+               where stage = 'accepted' and effective_on <= coalesce(p_today, crm.business_date(operator_id))
+               order by effective_on, id loop
     perform catalog.apply_order(v_id);
     v_count := v_count + 1;
   end loop;

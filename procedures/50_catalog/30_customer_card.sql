@@ -20,7 +20,7 @@ begin
       from crm.customers c
       join catalog.products p on p.operator_id = c.operator_id and p.active
       join catalog.tariffs t on t.product_id = p.id and t.active
-      left join lateral catalog.price_for(t.id, current_date, null, c.id) pf on true
+      left join lateral catalog.price_for(t.id, crm.business_date(c.operator_id), null, c.id) pf on true
      where c.id = p_customer_id);
 end;
 $$;
@@ -44,6 +44,7 @@ as $$
 declare
   v_customer jsonb;
   v_operator bigint;
+  v_today date;
   v_card jsonb;
 begin
   select to_jsonb(c) || jsonb_build_object(
@@ -75,6 +76,7 @@ begin
   if v_customer is null then
     return null;
   end if;
+  v_today := crm.business_date(v_operator);
 
   if p_tab = 'services' and not exists (select from crm.services s where s.customer_id = p_customer) then
     -- A customer without services (a new one, a prospect) skips the query of the rows: probing
@@ -97,7 +99,7 @@ begin
                concat_ws(' ', d.street, d.house_no, d.flat, d.city) as place,
                (select jsonb_agg(jsonb_build_object('tariff', nt.name, 'from', lower(st.valid)) order by lower(st.valid))
                   from crm.service_tariffs st join catalog.tariffs nt on nt.id = st.tariff_id
-                 where st.service_id = s.id and lower(st.valid) > current_date) as planned,
+                 where st.service_id = s.id and lower(st.valid) > v_today) as planned,
                (select jsonb_agg(jsonb_build_object('name', pp.name, 'value', pp.value, 'unit', pp.unit,
                                                     'type', pp.type) order by pp.position, pp.name)
                   from crm.parameters pp where pp.entity = 'service' and pp.entity_id = s.id) as params,
@@ -119,9 +121,9 @@ begin
           join catalog.products p on p.id = s.product_id
           join catalog.classes cl on cl.id = p.class_id
           left join lateral catalog.service_price(
-            s.id, case when s.state = 'ended' then upper(s.valid) - 1 else greatest(lower(s.valid), current_date) end) pr
+            s.id, case when s.state = 'ended' then upper(s.valid) - 1 else greatest(lower(s.valid), v_today) end) pr
             on true
-          left join catalog.tariffs t on t.id = coalesce(pr.tariff_id, crm.current_tariff(s.id))
+          left join catalog.tariffs t on t.id = coalesce(pr.tariff_id, crm.current_tariff(s.id, v_today))
           left join catalog.bundles b on b.id = s.bundle_id
           left join crm.delivery_places d on d.id = s.delivery_place_id
          where s.customer_id = p_customer) x;
@@ -139,7 +141,7 @@ begin
   -- Every other tab shows the monthly total of the running services and their count too.
   select v_customer || jsonb_build_object(
            'monthly', sum(case when s.state in ('active', 'blocked')
-                               then (select pr.monthly_with_vat from catalog.service_price(s.id, current_date) pr) end),
+                               then (select pr.monthly_with_vat from catalog.service_price(s.id, v_today) pr) end),
            'counts', v_customer -> 'counts' || jsonb_build_object('services', count(*) filter (where s.state <> 'ended')))
     into v_customer
     from crm.services s where s.customer_id = p_customer;
@@ -181,7 +183,7 @@ begin
                         'tariff', t.name, 'bundle', b.name, 'salesperson', u.full_name,
                         'service', (select concat_ws(' · ', p.name, ct.name) from crm.services s
                                       join catalog.products p on p.id = s.product_id
-                                      left join catalog.tariffs ct on ct.id = crm.current_tariff(s.id)
+                                      left join catalog.tariffs ct on ct.id = crm.current_tariff(s.id, v_today)
                                      where s.id = r.service_id),
                         'events', (select jsonb_agg(jsonb_build_object('stage', e.stage, 'note', e.note,
                                                                        'at', e.created_at, 'who', eu.full_name)
@@ -200,7 +202,7 @@ begin
                                 order by s.id)
                  from crm.services s
                  join catalog.products p on p.id = s.product_id
-                 left join catalog.tariffs t on t.id = crm.current_tariff(s.id)
+                 left join catalog.tariffs t on t.id = crm.current_tariff(s.id, v_today)
                 where s.customer_id = p_customer and s.state <> 'ended'), '[]'),
              'bundles', coalesce((
                select jsonb_agg(jsonb_build_object('id', b.id, 'name', b.name) order by b.name)
@@ -259,7 +261,7 @@ begin
     select jsonb_build_object(
              'customer', jsonb_build_object('id', s.customer_id),
              'service', jsonb_build_object('id', s.id, 'state', s.state, 'valid_to', upper(s.valid),
-                                           'tariff_id', crm.current_tariff(s.id)),
+                                           'tariff_id', crm.current_tariff(s.id, crm.business_date(s.operator_id))),
              'tariffs', crm.tariffs_for_customer(s.customer_id))
       from crm.services s
      where s.id = p_service and s.customer_id = p_customer);

@@ -79,7 +79,7 @@ begin
       left join lateral (
         select coalesce(
                  (select mv.from_customer_id from crm.service_moves mv
-                   where mv.service_id = a.service_id and mv.moved_on > ($2 at time zone 'Europe/Prague')::date
+                   where mv.service_id = a.service_id and mv.moved_on > crm.business_date(s.operator_id, $2)
                    order by mv.moved_on, mv.id limit 1),
                  s.customer_id) as customer_id
       ) o on true
@@ -156,15 +156,16 @@ returns table (assignment_id bigint, address inet, valid tstzrange, service_id b
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- Every address a customer's services held during a period (only while the customer held them;
-  -- a service moves between customers at the start of a Prague day).
+  -- a service moves between customers at the start of a business day).
   select x.id, x.address, x.valid, x.service_id
     from (
       select a.id, a.address, a.service_id,
              a.valid * p_period
-               * tstzrange(lower(o.held)::timestamp at time zone 'Europe/Prague',
-                           upper(o.held)::timestamp at time zone 'Europe/Prague') as valid
+               * tstzrange(lower(o.held)::timestamp at time zone z.zone, upper(o.held)::timestamp at time zone z.zone)
+               as valid
         from crm.service_owners o
         join net.ip_assignments a on a.service_id = o.service_id and a.valid && p_period
+       cross join (select crm.business_zone(c.operator_id) as zone from crm.customers c where c.id = p_customer_id) z
        where o.customer_id = p_customer_id
     ) x
    where not isempty(x.valid)

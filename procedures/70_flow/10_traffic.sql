@@ -4,7 +4,7 @@
 --
 -- Attribution: a flow's bytes go to the service that held the flow's address (or the delegated
 -- prefix containing it) when the flow started, and to the customer who held that service on that
--- (Prague) day. Flows are grouped by address and UTC hour; an hour within which an address changed
+-- (business) day. Flows are grouped by address and UTC hour; an hour within which an address changed
 -- hands is split flow by flow, so the attribution is exact to the flow's start time.
 
 create or replace function flow.summarize_customers(p_day date)
@@ -85,12 +85,12 @@ begin
                        and s.valid @> f.flow_start
      where not s.whole and f.flow_start >= v_from and f.flow_start < v_to
   ), per_service as (
-    -- Services move between customers at the start of a Prague day, which is a whole UTC hour.
-    select a.service_id, (a.hour at time zone 'Europe/Prague')::date as prague_day,
+    -- Services move between customers at the start of a business day, which is a whole UTC hour.
+    select a.service_id, (a.hour at time zone (select crm.business_zone()))::date as prague_day,
            sum(a.bytes_in) as bytes_in, sum(a.bytes_out) as bytes_out,
            sum(a.packets_in) as packets_in, sum(a.packets_out) as packets_out, sum(a.flows) as flows
       from attributed a
-     group by a.service_id, (a.hour at time zone 'Europe/Prague')::date
+     group by a.service_id, (a.hour at time zone (select crm.business_zone()))::date
   )
   select p_day, o.customer_id, s.service_id, sum(s.bytes_in), sum(s.bytes_out), sum(s.packets_in),
          sum(s.packets_out), sum(s.flows)

@@ -107,7 +107,7 @@ language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- One row per holding of the address (or of the delegated prefix containing it) that overlaps the
 -- period, split where its service moved to another customer (moves take effect at the start of a
--- Prague day, as in crm.service_owners). The connection start and end are those of the holding.
+-- business day of the service's operator, as in crm.service_owners). The connection start and end are those of the holding.
 -- MAC: every MAC registered to the service during the holding. Access point: the access device
 -- the service was tied to then, else the parent of its CPE in the topology. Connection type: the
 -- medium of the link at the access port (or between the CPE and its parent).
@@ -124,8 +124,8 @@ begin
       left join crm.contracts k on k.id = s.contract_id
       cross join lateral (
         select o.customer_id,
-               a.valid * tstzrange(lower(o.held)::timestamp at time zone 'Europe/Prague',
-                                   upper(o.held)::timestamp at time zone 'Europe/Prague') as valid
+               a.valid * tstzrange(lower(o.held)::timestamp at time zone crm.business_zone(s.operator_id),
+                                   upper(o.held)::timestamp at time zone crm.business_zone(s.operator_id)) as valid
           from crm.service_owners o
          where o.service_id = a.service_id
         union all
@@ -410,7 +410,7 @@ language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_uid bigint := flow.require_officer();
-  v_received date := coalesce(p_received_on, (now() at time zone 'Europe/Prague')::date);
+  v_received date := coalesce(p_received_on, crm.business_date());
   v_id bigint;
 begin
   perform flow.check_case_fields(p_reference, p_requesting_body, p_legal_basis, v_received, p_deadline);

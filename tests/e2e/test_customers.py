@@ -4,7 +4,7 @@ a validation error shows next to its field."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import psycopg
 from playwright.sync_api import Page, expect
@@ -19,6 +19,10 @@ def test_staff_member_creates_a_customer_activates_a_bundle_and_changes_a_tariff
     row = admin.execute("select tests.make_catalogue()").fetchone()
     assert row
     operator = row[0]
+    # The operator's today: between 23:00 and 24:00 UTC Prague already has the next day.
+    day = admin.execute("select crm.business_date(%s)", [operator]).fetchone()
+    assert day
+    today = day[0]
     admin.execute("insert into crm.groups (name) values ('VIP'), ('Employees') on conflict (name) do nothing")
     user = make_staff(admin, ["support", "sales"], prefix="petra")
     admin.execute("update auth.users set full_name = 'Petra Prodejná' where username = %s", [user])
@@ -59,7 +63,7 @@ def test_staff_member_creates_a_customer_activates_a_bundle_and_changes_a_tariff
     page.click("text=+ Activate service")
     page.check("input[name=mode][value=bundle]")
     page.select_option("#f-bundle_id", label="Internet + TV — CZK 480.00")
-    page.fill("#f-valid_from", date.today().isoformat())
+    page.fill("#f-valid_from", today.isoformat())
     page.select_option("#f-place_id", index=1)
     page.select_option("#f-period_months", "3")
     screenshot(page, "customer_activate")
@@ -71,7 +75,7 @@ def test_staff_member_creates_a_customer_activates_a_bundle_and_changes_a_tariff
     expect(page.locator(".svc-table")).to_contain_text("TV Basic")
 
     # Change the internet tariff from the first of next month.
-    first_next = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     internet = services.filter(has=page.locator("td:first-child strong", has_text="Internet"))
     internet.locator("summary", has_text="Actions").click()
     pop = internet.locator(".pop")
@@ -105,7 +109,8 @@ def test_a_wrong_parameter_value_shows_next_to_its_field(
     row = admin.execute("select tests.make_catalogue()").fetchone()
     assert row
     customer = admin.execute(
-        "select tests.make_customer(%s, 'Malá', 'Iva', current_date)", [row[0]]
+        "select c, crm.business_date(%s) from tests.make_customer(%s, 'Malá', 'Iva', crm.business_date(%s)) c",
+        [row[0], row[0], row[0]],
     ).fetchone()
     assert customer
     user = make_staff(admin, ["support"])
@@ -114,7 +119,7 @@ def test_a_wrong_parameter_value_shows_next_to_its_field(
     page.select_option("#f-tariff_id", label="Internet · Fiber 300 — CZK 300.00")
     expect(page.locator("#f-p_download")).to_be_visible()  # the class's parameter appears
     page.fill("#f-p_download", "20000")
-    page.fill("#f-valid_from", date.today().isoformat())
+    page.fill("#f-valid_from", customer[1].isoformat())
     page.click("button:has-text('Activate')")
     expect(page.locator("#error-p_download")).to_contain_text("must be between 1 and 10000")
     screenshot(page, "customer_activate_error", full_page=False)

@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await pool.open(wait=True, timeout=30)
+        await web.use_business_zone(pool)
         try:
             yield
         finally:

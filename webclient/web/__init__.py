@@ -20,7 +20,15 @@ redirects, flash) and ``middleware`` (security headers). Every name is also here
 from webclient import i18n
 from webclient.web.errors import FormErrors, errors_from
 from webclient.web.middleware import SecurityHeaders
-from webclient.web.pool import Conn, default_pool_max, fetch_all, fetch_one, fetch_value, make_pool
+from webclient.web.pool import (
+    Conn,
+    default_pool_max,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+    make_pool,
+    use_business_zone,
+)
 from webclient.web.request import (
     RESUME_SQL,
     STAFF_RESUME_SQL,
@@ -91,4 +99,5 @@ __all__ = [
     "staff_page",
     "staff_view",
     "tokens_equal",
+    "use_business_zone",
 ]

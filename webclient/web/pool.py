@@ -16,21 +16,32 @@ from webclient import i18n
 
 Conn = AsyncConnection[Any]
 
+# Every web session is in the zone of the business day (the operators', crm.business_zone), as the
+# agents' are: `current_date` and the times pages show agree with crm.business_date.
+BUSINESS_ZONE_SQL = "select set_config('TimeZone', crm.business_zone(), false)"
+
+
+async def _in_business_zone(conn: Conn) -> None:
+    await conn.execute(BUSINESS_ZONE_SQL)
+
 
 def make_pool(settings: Settings) -> AsyncConnectionPool:
-    """The web role's pool; opened and closed by the app's lifespan."""
+    """The web role's pool; opened and closed by the app's lifespan (then ``use_business_zone``)."""
     return AsyncConnectionPool(
         settings.role_conninfo("mango_web"),
         min_size=int(os.environ.get("MANGO_WEB_POOL_MIN", "2")),
         max_size=int(os.environ.get("MANGO_WEB_POOL_MAX", str(default_pool_max()))),
-        kwargs={
-            "autocommit": True,
-            "application_name": "mango_web",
-            "options": f"-c TimeZone={i18n.timezone().key}",
-        },
+        kwargs={"autocommit": True, "application_name": "mango_web"},
+        configure=_in_business_zone,
         open=False,
         name="mango_web",
     )
+
+
+async def use_business_zone(pool: AsyncConnectionPool) -> None:
+    """Show times in the zone of the pool's sessions (i18n.timezone), once it is open."""
+    async with pool.connection() as conn:
+        i18n.use_timezone(str(await fetch_value(conn, "select current_setting('TimeZone')")))
 
 
 def default_pool_max() -> int:
