@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from tests.web_helpers import login, make_staff
 
+
 @pytest.fixture
 def operator(admin: psycopg.Connection) -> int:
     row = admin.execute("select tests.make_catalogue()").fetchone()
