@@ -3,7 +3,8 @@ accepted orders and service dates that are due (CAT-5).
 
 Each runs as the scheduler's login role (``mango_agent_scheduler``) with the grants of
 procedures/70_flow and procedures/50_catalog. Every step is idempotent, so a job that runs twice,
-or late, does no harm.
+or late, does no harm. Their parameters and bounds are the kinds' (``bus.job_kind_params``), checked
+when the job is submitted.
 """
 
 from __future__ import annotations
@@ -13,34 +14,28 @@ from typing import Any
 
 from agents.jobs import JobContext, job
 
-# Orders and service dates follow the operator's calendar; flow partitions are UTC days.
-BUSINESS_ZONE = "Europe/Prague"
+
+def _today(ctx: JobContext) -> date | None:
+    """The ``today`` parameter (to catch up on a missed day; at most the business date, as
+    ``bus.submit_job`` checks), else None: each operator's business date (crm.business_date)."""
+    return date.fromisoformat(str(ctx.params["today"])) if "today" in ctx.params else None
 
 
-def _int(ctx: JobContext, name: str, default: int, low: int, high: int) -> int:
-    value = int(ctx.params.get(name, default))
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high} (got {value})")
-    return value
-
-
-def _today(ctx: JobContext) -> date:
-    """The ``today`` parameter (ISO date: to catch up on a missed day), else today in Prague."""
-    if "today" in ctx.params:
-        return date.fromisoformat(str(ctx.params["today"]))
-    row = ctx.conn.execute("select (now() at time zone %s)::date", [BUSINESS_ZONE]).fetchone()
+def _shown(ctx: JobContext, today: date | None) -> str:
+    """The date a job's message and result name: the one given, else the default business date."""
+    row = ctx.conn.execute("select coalesce(%s::date, crm.business_date())", [today]).fetchone()
     assert row is not None
-    return row[0]  # type: ignore[no-any-return]
+    return str(row[0].isoformat())
 
 
-@job("flow.maintenance", title="Flow records: partitions, closing, summaries, purge")
+@job("flow.maintenance")
 def flow_maintenance(ctx: JobContext) -> dict[str, Any]:
     """Make the daily partitions ahead, close the days that are over (address B-trees), summarise
     closed days per address and per customer, and drop the days past the retention period (after
     summarising any day not yet summarised). Each step commits on its own."""
     conn = ctx.conn
-    days_ahead = _int(ctx, "days_ahead", 2, 0, 366)
-    days_back = _int(ctx, "days_back", 1, 0, 366)
+    days_ahead = int(ctx.params.get("days_ahead", 2))
+    days_back = int(ctx.params.get("days_back", 1))
     ctx.progress(0.0, "creating partitions")
     row = conn.execute("select flow.create_partitions(%s, %s)", [days_ahead, days_back]).fetchone()
     created = int(row[0]) if row else 0
@@ -84,25 +79,27 @@ def flow_maintenance(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-@job("catalog.apply_due_orders", title="Carry out accepted orders whose date has come", financial=True)
+@job("catalog.apply_due_orders")
 def apply_due_orders(ctx: JobContext) -> dict[str, Any]:
-    """catalog.apply_due_orders for today (Prague). Financial: it changes what billing charges, so
-    it never runs during a billing run."""
+    """catalog.apply_due_orders for today (each operator's business date). Financial (the kind
+    says so): it changes what billing charges, so it never runs during a billing run."""
     today = _today(ctx)
-    ctx.progress(0.0, f"orders due by {today}")
-    row = ctx.conn.execute("select catalog.apply_due_orders(%s)", [today]).fetchone()
+    shown = _shown(ctx, today)
+    ctx.progress(0.0, f"orders due by {shown}")
+    row = ctx.conn.execute("select catalog.apply_due_orders(%s::date)", [today]).fetchone()
     applied = int(row[0]) if row else 0
     ctx.progress(1.0, f"{applied} orders carried out")
-    return {"today": today.isoformat(), "orders_applied": applied}
+    return {"today": shown, "orders_applied": applied}
 
 
-@job("crm.apply_due_service_dates", title="Start, end and resume services on their dates", financial=True)
+@job("crm.apply_due_service_dates")
 def apply_due_service_dates(ctx: JobContext) -> dict[str, Any]:
-    """crm.apply_due_service_dates for today (Prague): ordered services start, scheduled ends take
-    effect, suspensions that are over resume. Financial, like the orders."""
+    """crm.apply_due_service_dates for today (each operator's business date): ordered services
+    start, scheduled ends take effect, suspensions that are over resume. Financial, like the orders."""
     today = _today(ctx)
-    ctx.progress(0.0, f"service dates due by {today}")
-    row = ctx.conn.execute("select crm.apply_due_service_dates(%s)", [today]).fetchone()
+    shown = _shown(ctx, today)
+    ctx.progress(0.0, f"service dates due by {shown}")
+    row = ctx.conn.execute("select crm.apply_due_service_dates(%s::date)", [today]).fetchone()
     changed = int(row[0]) if row else 0
     ctx.progress(1.0, f"{changed} services changed")
-    return {"today": today.isoformat(), "services_changed": changed}
+    return {"today": shown, "services_changed": changed}

@@ -1,10 +1,11 @@
 """The scheduler agent: runs background jobs (PLT-4) and submits the periodic ones.
 
 It listens on ``mango_jobs`` (``bus.submit_job`` notifies there), claims queued jobs one at a time
-and runs them (see :mod:`agents.jobs`). Periodic jobs need no table: once a minute the scheduler
-looks whether a job of each periodic kind was created within its period (or, for a daily job tied to
-a time zone, since that zone's last midnight) and submits one if not; an advisory lock keeps two
-schedulers from both submitting it.
+and runs them (see :mod:`agents.jobs`). Periodic jobs need no table of their own: once a minute the
+scheduler looks whether a job of each periodic kind was created within its period (or, for a daily
+job, since the last midnight of UTC or of the business day, ``crm.business_day_start``) and submits
+one if not, through ``bus.submit_job`` like everyone (the kinds it may submit say ``scheduler`` in
+``bus.job_kinds``); an advisory lock keeps two schedulers from both submitting it.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ from agents.bus import Agent, Runner
 
 log = logging.getLogger("mango.scheduler")
 
+# ``Periodic.day_in`` for the operators' business day (crm.business_day_start).
+BUSINESS_DAY = "business"
+
 
 @dataclass(frozen=True)
 class Periodic:
     kind: str
     every: timedelta
     params: dict[str, Any] = field(default_factory=dict)
-    # Once per calendar day of this time zone (soon after its midnight) instead of once per period.
+    # Once per calendar day (soon after its midnight) instead of once per period: of a time zone,
+    # or of the business day (BUSINESS_DAY: the latest midnight of the operators' zones).
     day_in: str | None = None
 
 
@@ -37,33 +42,43 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("bus.purge", timedelta(days=1)),
     # Flow partitions are UTC days: yesterday is closed, summarised and old days purged after 00:00 UTC.
     Periodic("flow.maintenance", timedelta(days=1), day_in="UTC"),
-    # Orders and service dates take effect on the operator's (Prague) date.
-    Periodic("catalog.apply_due_orders", timedelta(days=1), day_in="Europe/Prague"),
-    Periodic("crm.apply_due_service_dates", timedelta(days=1), day_in="Europe/Prague"),
+    # Orders and service dates take effect on the operator's business date.
+    Periodic("catalog.apply_due_orders", timedelta(days=1), day_in=BUSINESS_DAY),
+    Periodic("crm.apply_due_service_dates", timedelta(days=1), day_in=BUSINESS_DAY),
 )
+
+# Whether a periodic job is due: none of its kind created since its period or its day began.
+DUE_SQL = """
+select not exists (
+  select from bus.jobs
+   where kind = %(kind)s
+     and created_at >= case when %(day_in)s::text is null then now() - %(every)s::interval
+                            when %(day_in)s = %(business)s then crm.business_day_start()
+                            else date_trunc('day', now(), %(day_in)s) end)
+"""
 PERIODIC_CHECK_SECONDS = 60.0
 
 _last_periodic_check = -PERIODIC_CHECK_SECONDS
 
 
-def submit_periodic(runner: Runner, kinds: dict[str, jobs.JobKind]) -> list[int]:
+def submit_periodic(runner: Runner) -> list[int]:
     """Submit each periodic job no job of its kind was created for within its period."""
     submitted: list[int] = []
     conn = runner.conn
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('mango.scheduler.periodic'))")
         for periodic in PERIODIC:
-            spec = kinds[periodic.kind]
             row = conn.execute(
-                "select not exists (select from bus.jobs where kind = %s and created_at >= "
-                " case when %s::text is null then now() - %s::interval else date_trunc('day', now(), %s) end)",
-                [periodic.kind, periodic.day_in, periodic.every, periodic.day_in],
+                DUE_SQL,
+                {
+                    "kind": periodic.kind,
+                    "day_in": periodic.day_in,
+                    "every": periodic.every,
+                    "business": BUSINESS_DAY,
+                },
             ).fetchone()
             if row and row[0]:
-                job_row = conn.execute(
-                    "select bus.submit_job(%s, %s, %s::jsonb, %s::boolean)",
-                    [spec.kind, spec.title, Jsonb(periodic.params), spec.financial],
-                ).fetchone()
+                job_row = conn.execute(jobs.SUBMIT_SQL, [periodic.kind, Jsonb(periodic.params)]).fetchone()
                 assert job_row is not None
                 submitted.append(int(job_row[0]))
     if submitted:
@@ -77,7 +92,7 @@ def tick(runner: Runner) -> float:
     kinds = jobs.load_job_modules()
     now = time.monotonic()
     if now - _last_periodic_check >= PERIODIC_CHECK_SECONDS:
-        submit_periodic(runner, kinds)
+        submit_periodic(runner)
         _last_periodic_check = now
     while not runner.stopping and jobs.run_next(runner, kinds):
         pass

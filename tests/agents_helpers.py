@@ -1,7 +1,9 @@
 """Test agents and test job kinds, run in real agent processes by tests/test_bus.py and test_jobs.py.
 
 The agents write their effects into tables of the ``tests`` schema (see ``TABLES``), which only
-test databases have. Their configuration comes from the environment the test starts them with:
+test databases have; the test job kinds get their rows in ``bus.job_kinds`` (``JOB_KINDS``). A
+handler or job that must wait for the test (to be killed, to be changed while it runs) waits for a
+gate, a row in ``tests.gates`` the test inserts, never for a time. Their configuration comes from the environment the test starts them with:
 ``MANGO_TEST_TOPICS`` (comma-separated), ``MANGO_TEST_LEASE``, ``MANGO_TEST_MAX_ATTEMPTS``,
 ``MANGO_TEST_BATCH``. Run one with ``python -m agents tests.agents_helpers:effects``; load the job
 kinds into a scheduler with ``MANGO_JOB_MODULES=tests.agents_helpers``.
@@ -63,10 +65,53 @@ grant select, insert, update, delete on tests.effects, tests.handlings, tests.po
     tests.job_runs to mango_agent;
 """
 
+# The rows of the test job kinds below: kind, title, financial, parameters and their types (submitted
+# by administrators and the console).
+JOB_KINDS: tuple[tuple[str, str, bool, dict[str, str]], ...] = (
+    ("tests.gated", "Test job that waits half way for a gate", False, {"gate": "text"}),
+    (
+        "tests.financial",
+        "Test financial job that records when it runs",
+        True,
+        {"sleep": "number", "gate": "text"},
+    ),
+    ("tests.broken", "Test job that fails", False, {"why": "text"}),
+    ("tests.session", "Test job that tells its session's time zone and date", False, {}),
+)
+
 
 def install(conn: psycopg.Connection) -> None:
-    """Create the test tables (as the superuser, in the test database)."""
+    """Create the test tables and the test job kinds' rows (as the superuser, in the test database)."""
     conn.execute(TABLES)  # type: ignore[arg-type]
+    for kind, title, financial, params in JOB_KINDS:
+        row = conn.execute(
+            "insert into bus.job_kinds (kind, title, financial, submitted_by) values (%s, %s, %s, '{admin}') "
+            "on conflict (kind) do update set title = excluded.title, financial = excluded.financial returning id",
+            [kind, title, financial],
+        ).fetchone()
+        assert row is not None
+        for name, type_ in params.items():
+            conn.execute(
+                "insert into bus.job_kind_params (kind_id, name, type) values (%s, %s, %s) "
+                "on conflict (kind_id, name) do update set type = excluded.type",
+                [row[0], name, type_],
+            )
+
+
+def wait_gate(gate: str, timeout: float = 120.0) -> None:
+    """In an agent process: until the test opens the gate (inserts it into tests.gates)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = journal().execute("select exists (select from tests.gates where name = %s)", [gate]).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"gate {gate} never opened")
+
+
+def open_gate(admin: psycopg.Connection, gate: str) -> None:
+    """In the test: let what waits for the gate go on."""
+    admin.execute("insert into tests.gates (name) values (%s) on conflict do nothing", [gate])
 
 
 def _env_int(name: str, default: int) -> int:
@@ -171,23 +216,19 @@ effects_batch = Agent(
 # -- job kinds for tests (loaded with MANGO_JOB_MODULES=tests.agents_helpers) ------------------
 
 
-@job("tests.gated", title="Test job that waits half way for a gate")
+@job("tests.gated")
 def gated(ctx: JobContext) -> dict[str, Any]:
     """Report half way, wait until tests.gates has the job's gate, then finish."""
     gate = str(ctx.params["gate"])
     ctx.progress(0.5, "half way, waiting for the gate")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        row = ctx.conn.execute("select exists (select from tests.gates where name = %s)", [gate]).fetchone()
-        if row and row[0]:
-            ctx.progress(0.9, "through the gate")
-            return {"gate": gate, "passed": True}
-        time.sleep(0.05)
-    raise TimeoutError(f"gate {gate} never opened")
+    wait_gate(gate)
+    ctx.progress(0.9, "through the gate")
+    return {"gate": gate, "passed": True}
 
 
-@job("tests.financial", title="Test financial job that records when it runs", financial=True)
+@job("tests.financial")
 def financial(ctx: JobContext) -> dict[str, Any]:
+    """Record when it runs (tests.job_runs); in between wait for ``gate`` or work ``sleep`` seconds."""
     row = (
         journal()
         .execute(
@@ -196,14 +237,25 @@ def financial(ctx: JobContext) -> dict[str, Any]:
         .fetchone()
     )
     assert row is not None
-    time.sleep(float(ctx.params.get("sleep", 0.5)))
+    if "gate" in ctx.params:
+        wait_gate(str(ctx.params["gate"]))
+    else:
+        time.sleep(float(ctx.params.get("sleep", 0.5)))
     journal().execute("update tests.job_runs set finished_at = clock_timestamp() where id = %s", [row[0]])
     return {"pid": os.getpid()}
 
 
-@job("tests.broken", title="Test job that fails")
+@job("tests.broken")
 def broken(ctx: JobContext) -> dict[str, Any]:
     raise ValueError(f"broken on purpose: {ctx.params.get('why', 'no reason')}")
+
+
+@job("tests.session")
+def session(ctx: JobContext) -> dict[str, Any]:
+    """What the scheduler's session takes for the time zone and today."""
+    row = ctx.conn.execute("select current_setting('TimeZone'), current_date::text").fetchone()
+    assert row is not None
+    return {"timezone": row[0], "current_date": row[1]}
 
 
 # -- process helpers for the tests ---------------------------------------------------------------
@@ -278,11 +330,9 @@ def start_scheduler(
     return proc
 
 
-def submit_sql(admin: psycopg.Connection, kind: str, params: dict[str, Any], financial: bool = False) -> int:
-    """Submit a job with bus.submit_job (titled by its kind); returns its id."""
-    row = admin.execute(
-        "select bus.submit_job(%s, %s, %s, %s)", [kind, kind, Jsonb(params), financial]
-    ).fetchone()
+def submit_sql(admin: psycopg.Connection, kind: str, params: dict[str, Any]) -> int:
+    """Submit a job with bus.submit_job (as the console: any kind; titled by its kind); returns its id."""
+    row = admin.execute("select bus.submit_job(%s, %s, %s)", [kind, kind, Jsonb(params)]).fetchone()
     assert row is not None
     return int(row[0])
 

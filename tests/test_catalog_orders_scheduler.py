@@ -14,6 +14,15 @@ from db.settings import Settings
 from tests.catalog_helpers import Shop, as_sales, place_accepted
 
 
+def business_today(admin: psycopg.Connection, shop: Shop) -> date:
+    """The shop operator's today (crm.business_date), which the orders' dates count from."""
+    row = admin.execute(
+        "select crm.business_date(operator_id) from crm.customers where id = %s", [shop.customer]
+    ).fetchone()
+    assert row is not None
+    return date.fromisoformat(str(row[0]))
+
+
 def run_scheduler(settings: Settings, today: date) -> int:
     with psycopg.connect(settings.role_conninfo("mango_agent_scheduler")) as conn:
         row = conn.execute("select catalog.apply_due_orders(%s)", [today]).fetchone()
@@ -24,7 +33,7 @@ def run_scheduler(settings: Settings, today: date) -> int:
 def test_scheduler_changes_the_tariff_of_an_accepted_order_on_its_date(
     settings: Settings, admin: psycopg.Connection, shop: Shop
 ) -> None:
-    on = date.today() + timedelta(days=5)
+    on = business_today(admin, shop) + timedelta(days=5)
     with as_sales(settings, admin) as web:
         order = place_accepted(web, shop, "change_tariff", on, service=shop.service, tariff=shop.fast)
     assert run_scheduler(settings, on - timedelta(days=1)) == 0
@@ -39,7 +48,7 @@ def test_scheduler_changes_the_tariff_of_an_accepted_order_on_its_date(
 def test_scheduler_activates_an_ordered_service_and_cancels_another(
     settings: Settings, admin: psycopg.Connection, shop: Shop
 ) -> None:
-    on = date.today() + timedelta(days=3)
+    on = business_today(admin, shop) + timedelta(days=3)
     with as_sales(settings, admin) as web:
         activate = place_accepted(web, shop, "activate", on, tariff=shop.fast)
         place_accepted(web, shop, "cancel", on, service=shop.service)
@@ -60,7 +69,7 @@ def test_scheduler_changes_service_parameters_of_an_accepted_order(
         "insert into crm.parameter_definitions (entity, code, name, type) values ('service', 'vlan', 'VLAN', 'number') "
         "on conflict do nothing"
     )
-    on = date.today() + timedelta(days=2)
+    on = business_today(admin, shop) + timedelta(days=2)
     with as_sales(settings, admin) as web:
         row = web.execute(
             "select catalog.place_order(%s, 'change_params', %s, p_params => '{\"vlan\": \"120\"}', p_effective_on => %s)",

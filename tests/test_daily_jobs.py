@@ -2,7 +2,8 @@
 partitions, summaries and purge (DR-3); accepted orders and service dates that are due (CAT-5).
 
 A job submitted before the scheduler starts is the day's job of its kind: the scheduler then
-submits no periodic one of that kind, so what the test sees is its own job's work.
+submits no periodic one of that kind, so what the test sees is its own job's work. A job's `today`
+may not be later than the business date, so what is due is set up as due today.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from agents.scheduler import PERIODIC
+from agents.scheduler import BUSINESS_DAY, PERIODIC
 from db.settings import Settings
 from tests.agents_helpers import AgentProcesses, start_scheduler, submit_sql, wait_finished, wait_for
 from tests.catalog_helpers import Shop, as_sales, place_accepted
@@ -27,8 +28,9 @@ def test_daily_jobs_are_periodic_once_a_day_after_midnight() -> None:
     daily = {p.kind: p for p in PERIODIC if p.kind in DAILY}
     assert set(daily) == set(DAILY)
     assert daily["flow.maintenance"].day_in == "UTC"  # flow partitions are UTC days
-    assert daily["catalog.apply_due_orders"].day_in == "Europe/Prague"
-    assert daily["crm.apply_due_service_dates"].day_in == "Europe/Prague"
+    # Orders and service dates: after the midnight of the operators' business day.
+    assert daily["catalog.apply_due_orders"].day_in == BUSINESS_DAY
+    assert daily["crm.apply_due_service_dates"].day_in == BUSINESS_DAY
 
 
 @dataclass
@@ -61,7 +63,7 @@ def flow_days(admin: psycopg.Connection) -> Iterator[FlowDays]:
             "         %s::timestamp at time zone 'UTC' + interval '6 hours 1 second', %s, '192.0.2.1', 500, 5, 4)",
             [day, day, ADDRESS],
         )
-    admin.execute("select flow.set_retention(interval '5 days')")
+    admin.execute("select flow.set_retention(interval '5 days', true)")  # below the legal minimum: confirmed
     yield FlowDays(service, customer, days)
     admin.execute("select flow.set_retention(interval '6 months')")
     admin.execute("delete from flow.flows where src_addr = %s", [ADDRESS])
@@ -121,37 +123,48 @@ def test_flow_maintenance_job_closes_summarises_and_purges_as_the_scheduler(
 def test_order_and_service_date_jobs_apply_what_is_due_as_the_scheduler(
     settings: Settings, admin: psycopg.Connection, agents: AgentProcesses, shop: Shop
 ) -> None:
-    on = date.today() + timedelta(days=6)
+    row = admin.execute(
+        "select crm.business_date(operator_id) from crm.customers where id = %s", [shop.customer]
+    ).fetchone()
+    assert row is not None
+    today: date = row[0]
     with as_sales(settings, admin) as web:
-        order = place_accepted(web, shop, "change_tariff", on, service=shop.service, tariff=shop.fast)
-    ending = admin.execute("select tests.net_make_service(%s)", [shop.customer]).fetchone()
-    assert ending is not None
-    admin.execute("select crm.end_service(%s, %s, 'moving away')", [ending[0], on])
-    assert admin.execute("select state from crm.services where id = %s", [ending[0]]).fetchone() == (
-        "active",
+        order = place_accepted(
+            web, shop, "change_tariff", today + timedelta(days=6), service=shop.service, tariff=shop.fast
+        )
+    # Six days later: the order's date has come (the test moves the date instead of waiting).
+    admin.execute("update catalog.orders set effective_on = %s where id = %s", [today, order])
+    starting = admin.execute(
+        "select crm.activate_service(%s, %s, %s, null, jsonb_build_object('state', 'ordered'))",
+        [shop.customer, shop.slow, today],
+    ).fetchone()
+    assert starting is not None
+    assert admin.execute("select state from crm.services where id = %s", [starting[0]]).fetchone() == (
+        "ordered",
     )
     # A financial job another test's killed scheduler left running would hold the others back.
     admin.execute(
         "update bus.jobs set state = 'failed', error = 'left by an earlier test', finished_at = now()"
         " where financial and state in ('queued', 'running')"
     )
-    orders_job = submit_sql(admin, "catalog.apply_due_orders", {"today": on.isoformat()}, financial=True)
-    dates_job = submit_sql(admin, "crm.apply_due_service_dates", {"today": on.isoformat()}, financial=True)
+    # The orders job for a date given (a day to catch up on), the service dates for each operator's today.
+    orders_job = submit_sql(admin, "catalog.apply_due_orders", {"today": today.isoformat()})
+    dates_job = submit_sql(admin, "crm.apply_due_service_dates", {})
     start_scheduler(admin, agents)
 
     orders = wait_finished(admin, orders_job, timeout=120)
     dates = wait_finished(admin, dates_job, timeout=120)
     assert orders["state"] == "done", orders["error"]
     assert dates["state"] == "done", dates["error"]
-    assert orders["result"]["today"] == on.isoformat() and orders["result"]["orders_applied"] >= 1
+    assert orders["result"]["today"] == today.isoformat() and orders["result"]["orders_applied"] >= 1
     assert dates["result"]["services_changed"] >= 1
     row = admin.execute(
         "select crm.current_tariff(%s, %s), (select stage from catalog.orders where id = %s),"
         "       (select db_role from catalog.order_events where order_id = %s and stage = 'done'),"
         "       (select state from crm.services where id = %s)",
-        [shop.service, on, order, order, ending[0]],
+        [shop.service, today, order, order, starting[0]],
     ).fetchone()
-    assert row == (shop.fast, "done", "mango_agent_scheduler", "ended")
+    assert row == (shop.fast, "done", "mango_agent_scheduler", "active")
 
 
 def test_scheduler_submits_each_daily_job_once_a_day(

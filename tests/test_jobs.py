@@ -1,6 +1,7 @@
 """Background jobs (PLT-4) run by real scheduler processes against the test database.
 
-The schedulers load the test job kinds of tests.agents_helpers (MANGO_JOB_MODULES).
+The schedulers load the test job kinds of tests.agents_helpers (MANGO_JOB_MODULES). A job that must
+still run while the test looks waits for a gate the test opens (tests.agents_helpers.open_gate).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import sys
 import psycopg
 import pytest
 
-from agents.jobs import print_jobs, submit
+from agents import scheduler
+from agents.jobs import load_job_modules, print_jobs, submit
 from db.settings import ROOT, Settings
 from tests.agents_helpers import (
     AgentProcesses,
     job_row,
+    open_gate,
     start_scheduler,
     submit_sql,
     wait_finished,
@@ -76,7 +79,7 @@ def test_progress_is_visible_while_the_job_runs_and_the_result_is_stored(
     assert "tests.gated" in line and "running" in line
     assert "[##########..........]  50%" in line
 
-    admin.execute("insert into tests.gates (name) values ('g1')")
+    open_gate(admin, "g1")
     done = wait_finished(admin, job_id)
     assert done["state"] == "done"
     assert done["progress"] == 1
@@ -95,7 +98,18 @@ def test_financial_jobs_never_run_at_the_same_time_even_with_two_schedulers(
     )
     start_scheduler(admin, agents, **JOB_MODULES)
     start_scheduler(admin, agents, **JOB_MODULES)
-    ids = [submit(settings, "tests.financial", '{"sleep": 0.7}') for _ in range(3)]
+    first = submit(settings, "tests.financial", '{"gate": "financial-1"}')
+    busy = wait_for(
+        "the first financial job to run", lambda: (j := job_row(admin, first))["state"] == "running" and j
+    )
+    others = [submit(settings, "tests.financial", '{"sleep": 0.2}') for _ in range(2)]
+    # The scheduler that is not busy takes a plain job submitted after them: it passed over the two
+    # financial ones, which wait while the first runs.
+    probe = submit_sql(admin, "tests.broken", {"why": "probe"})
+    assert wait_finished(admin, probe)["worker"] != busy["worker"]
+    assert [job_row(admin, job_id)["state"] for job_id in others] == ["queued", "queued"]
+    open_gate(admin, "financial-1")
+    ids = [first, *others]
     for job_id in ids:
         assert wait_finished(admin, job_id)["state"] == "done"
     rows = admin.execute(
@@ -116,15 +130,19 @@ def test_financial_jobs_never_run_at_the_same_time_even_with_two_schedulers(
     assert row == (3,)
 
 
-def test_job_of_unknown_kind_fails_with_a_clear_error(
+def test_job_of_a_kind_without_code_fails_with_a_clear_error(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
-    start_scheduler(admin, agents, **JOB_MODULES)
-    job_id = submit_sql(admin, "tests.no_such_kind", {})
-    done = wait_finished(admin, job_id)
+    admin.execute("insert into bus.job_kinds (kind, title) values ('tests.no_code', 'A kind nobody runs')")
+    try:
+        start_scheduler(admin, agents, **JOB_MODULES)
+        job_id = submit_sql(admin, "tests.no_code", {})
+        done = wait_finished(admin, job_id)
+    finally:
+        admin.execute("delete from bus.job_kinds where kind = 'tests.no_code'")
     assert done["state"] == "failed"
-    assert done["error"].startswith("unknown job kind 'tests.no_such_kind'; this scheduler runs: ")
-    assert "maintenance.purge_sessions" in done["error"]
+    # Staff see the error: it names the kind only, not every kind the scheduler runs.
+    assert done["error"] == "this scheduler has no code for job kind 'tests.no_code' (MANGO_JOB_MODULES)"
 
 
 def test_failing_job_records_its_error(admin: psycopg.Connection, agents: AgentProcesses) -> None:
@@ -138,14 +156,39 @@ def test_failing_job_records_its_error(admin: psycopg.Connection, agents: AgentP
     )
 
 
-def test_financial_kind_submitted_as_not_financial_is_refused(
+def test_every_job_kind_with_code_has_its_row_and_every_row_its_code(
+    admin: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANGO_JOB_MODULES", "tests.agents_helpers")
+    registered = set(load_job_modules())  # the built-in kinds and the test kinds
+    rows = {r[0] for r in admin.execute("select kind from bus.job_kinds").fetchall()}
+    assert registered == rows
+    # The scheduler submits its periodic kinds itself: each says so.
+    periodic = {p.kind for p in scheduler.PERIODIC}
+    marked = {r[0] for r in admin.execute("select kind from bus.job_kinds where scheduler").fetchall()}
+    assert periodic <= marked
+
+
+def test_a_job_is_financial_when_its_kind_is(admin: psycopg.Connection) -> None:
+    job_id = submit_sql(admin, "tests.financial", {"sleep": 0})
+    plain = submit_sql(admin, "tests.broken", {})
+    rows = admin.execute(
+        "select id, financial from bus.jobs where id = any(%s) order by id", [[job_id, plain]]
+    ).fetchall()
+    assert rows == [(job_id, True), (plain, False)]
+    for cancel in (job_id, plain):
+        admin.execute("select bus.cancel_job(%s)", [cancel])
+
+
+def test_scheduler_sessions_are_in_the_business_zone(
     admin: psycopg.Connection, agents: AgentProcesses
 ) -> None:
     start_scheduler(admin, agents, **JOB_MODULES)
-    job_id = submit_sql(admin, "tests.financial", {}, financial=False)
+    job_id = submit_sql(admin, "tests.session", {})
     done = wait_finished(admin, job_id)
-    assert done["state"] == "failed"
-    assert "is financial and must be submitted as such" in done["error"]
+    assert done["state"] == "done", done["error"]
+    expected = admin.execute("select crm.business_zone(), crm.business_date()::text").fetchone()
+    assert (done["result"]["timezone"], done["result"]["current_date"]) == expected
 
 
 def test_purge_sessions_job_deletes_only_old_sessions(
@@ -193,11 +236,19 @@ def test_bus_purge_job_deletes_old_dead_events_and_reports_what_is_left(
     assert left == [("new",)]
 
 
-def test_submitting_an_unknown_kind_lists_the_known_ones(settings: Settings) -> None:
-    with pytest.raises(
-        SystemExit, match=r"unknown job kind 'nope'; known kinds: .*maintenance\.purge_sessions"
-    ):
+def test_submitting_an_unknown_kind_names_it_and_lists_no_others(settings: Settings) -> None:
+    with pytest.raises(SystemExit) as refused:
         submit(settings, "nope", "{}")
+    assert str(refused.value) == "unknown job kind 'nope'"
+
+
+def test_submitting_a_bad_parameter_names_it(settings: Settings) -> None:
+    with pytest.raises(SystemExit) as refused:
+        submit(settings, "crm.apply_due_service_dates", '{"today": "2999-01-01"}')
+    assert str(refused.value).startswith("parameter today must not be later than today (")
+    with pytest.raises(SystemExit) as refused:
+        submit(settings, "bus.purge", '{"dead_days": 30, "live_days": 1}')
+    assert str(refused.value) == "job kind bus.purge has no parameter live_days"
 
 
 def test_mango_jobs_command_lists_and_submits(settings: Settings, admin: psycopg.Connection) -> None:
