@@ -131,7 +131,8 @@ def journal() -> psycopg.Connection:
 
 
 def handle(conn: psycopg.Connection, event: Event) -> None:
-    """Record the handling, fail if the entity is poisoned, sleep if asked, then write the effect."""
+    """Record the handling, fail if the entity is poisoned, wait for the payload's ``gate`` (on
+    every attempt, or only on attempt ``gate_attempt``) or sleep if asked, then write the effect."""
     row = (
         journal()
         .execute(
@@ -147,9 +148,12 @@ def handle(conn: psycopg.Connection, event: Event) -> None:
     ).fetchone()
     if poisoned and poisoned[0]:
         raise RuntimeError(f"entity {event.entity} is poisoned")
-    sleep = float(event.payload.get("sleep", 0))
-    only_attempt = event.payload.get("sleep_attempt")
-    if sleep and (only_attempt is None or int(only_attempt) == event.attempts):
+    gate = event.payload.get("gate")
+    gate_attempt = event.payload.get("gate_attempt")
+    if gate and (gate_attempt is None or int(gate_attempt) == event.attempts):
+        wait_gate(str(gate))
+    sleep = float(event.payload.get("sleep", 0))  # a little work, never an order of events
+    if sleep:
         time.sleep(sleep)
     conn.execute(
         "insert into tests.effects as f (topic, entity, revision, attempts, pid) values (%s, %s, %s, %s, %s) "

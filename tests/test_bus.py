@@ -2,7 +2,9 @@
 
 The agents are tests.agents_helpers:effects (one event at a time, records every handling in
 tests.handlings and its effect in tests.effects) and :effects_batch (a whole batch per statement).
-Each test uses its own topics.
+Each test uses its own topics. A handler that must still be at work while the test acts (is killed,
+sees its event change, gets SIGTERM) waits for a gate that the test opens afterwards; no test
+counts on a handler taking long enough.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from db.settings import ROOT, Settings
-from tests.agents_helpers import TEST_ROLE, AgentProcesses, wait_for, wait_listening
+from tests.agents_helpers import TEST_ROLE, AgentProcesses, open_gate, wait_for, wait_listening
 
 EFFECTS = "tests.agents_helpers:effects"
 EFFECTS_BATCH = "tests.agents_helpers:effects_batch"
@@ -61,7 +63,8 @@ def test_event_of_killed_agent_is_handled_again_after_the_lease_with_one_effect(
 ) -> None:
     first = agents.start(EFFECTS, MANGO_TEST_TOPICS="t.kill", MANGO_TEST_LEASE=2)
     wait_listening(admin, first)
-    enqueue(admin, "t.kill", "k1", {"sleep": 60, "sleep_attempt": 1})
+    # The first attempt waits for a gate that never opens: it is in the middle of its work when killed.
+    enqueue(admin, "t.kill", "k1", {"gate": "kill-k1", "gate_attempt": 1})
     wait_for("the first handling to start", lambda: handlings(admin, "t.kill", "k1"))
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
@@ -107,11 +110,28 @@ def test_two_agents_never_handle_the_same_event_at_the_same_time(
     procs = [agents.start(EFFECTS, **env), agents.start(EFFECTS, **env)]
     for proc in procs:
         wait_listening(admin, proc)
-    # Event 1 takes longer than the lease: the agent holding it must keep extending the lease.
+    # Event 1 is held (its handler waits for a gate) past its lease: the agent holding it must keep
+    # extending the lease, and the other agent must not take it meanwhile.
     admin.execute(
-        "select count(bus.enqueue('t.pair', g::text, jsonb_build_object('sleep', case when g = 1 then 5 else 0.01 end)))"
+        "select count(bus.enqueue('t.pair', g::text, case when g = 1 then jsonb_build_object('gate', 'pair-1')"
+        "                                                 else jsonb_build_object('sleep', 0.01) end))"
         "  from generate_series(1, 200) g"
     )
+    wait_for(
+        "event 1 to be held past twice its first lease, the lease extended",
+        lambda: (
+            admin.execute(
+                "select clock_timestamp() > h.started_at + interval '4 seconds'"
+                "       and e.lease_until > h.started_at + interval '2 seconds'"
+                "  from tests.handlings h join bus.events e on e.topic = h.topic and e.entity = h.entity"
+                " where h.topic = 't.pair' and h.entity = '1'"
+            ).fetchone()
+            == (True,)
+        ),
+        timeout=120,
+    )
+    assert len(handlings(admin, "t.pair", "1")) == 1
+    open_gate(admin, "pair-1")
 
     def all_done() -> bool:
         row = admin.execute("select count(*) from tests.effects where topic = 't.pair'").fetchone()
@@ -143,9 +163,10 @@ def test_changes_before_the_agent_runs_coalesce_and_a_change_while_claimed_is_ha
     assert wait_for("the effect of c1", lambda: effect(admin, "t.coalesce", "c1")) == (3, 1, 1)
     assert [r[0] for r in handlings(admin, "t.coalesce", "c1")] == [3]
 
-    enqueue(admin, "t.coalesce", "c2", {"sleep": 1.5})
+    enqueue(admin, "t.coalesce", "c2", {"gate": "coalesce-c2"})
     wait_for("c2 to be handled", lambda: handlings(admin, "t.coalesce", "c2"))
-    enqueue(admin, "t.coalesce", "c2", {})  # changes while the agent holds it
+    enqueue(admin, "t.coalesce", "c2", {})  # changes while the agent holds it (at the gate)
+    open_gate(admin, "coalesce-c2")
     assert wait_for("c2 handled twice", lambda: effect(admin, "t.coalesce", "c2") == (2, 1, 2))
     assert [r[0] for r in handlings(admin, "t.coalesce", "c2")] == [1, 2]
     wait_for("the outbox to empty", lambda: outbox_rows(admin, "t.coalesce") == 0)
@@ -192,10 +213,13 @@ def test_sigterm_finishes_the_event_in_hand_releases_the_rest_and_exits_zero(
     proc = agents.start(EFFECTS, MANGO_TEST_TOPICS="t.term")
     wait_listening(admin, proc)
     with admin.transaction():  # one transaction: both events are claimed in one batch
-        enqueue(admin, "t.term", "s1", {"sleep": 1})
+        enqueue(admin, "t.term", "s1", {"gate": "term-s1"})
         enqueue(admin, "t.term", "s2")
     wait_for("s1 to be handled", lambda: handlings(admin, "t.term", "s1"))
+    # The signal is pending in the agent before the gate opens: it is delivered before the agent can
+    # see the gate, so s1 is still in hand when it arrives.
     proc.send_signal(signal.SIGTERM)
+    open_gate(admin, "term-s1")
     assert proc.wait(timeout=30) == 0
     assert effect(admin, "t.term", "s1") == (1, 1, 1)
     assert effect(admin, "t.term", "s2") is None
