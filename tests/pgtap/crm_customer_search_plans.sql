@@ -8,11 +8,12 @@ select plan(14);
 select tests.make_operator() as op \gset
 -- 6,000 customers: surnames A…Z in blocks (a surname's customers lie together in the name
 -- order), street "Common" for every 20th, "Rarer" for every 150th, one "Unique".
-insert into crm.customers (operator_id, first_name, last_name, street, house_no, city, zip, state, ended_on)
+insert into crm.customers (operator_id, first_name, last_name, street, house_no, city, zip, state, created_on, ended_on)
 select :op, 'Jan', chr(65 + (g * 26 / 6000)) || 'surname' || (g % 7),
        case when g % 20 = 0 then 'Common' when g % 150 = 7 then 'Rarer' when g = 4321 then 'Unique' else 'Other' end,
        g::text, 'Brno', '60200',
        case when g % 97 = 0 then 'ended' else 'active' end,
+       date '2020-01-01',
        case when g % 97 = 0 then date '2024-01-01' end
   from generate_series(1, 6000) g;
 analyze crm.customer_search;
