@@ -323,20 +323,40 @@ language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A customer is never deleted: their running services end on the date and the customer is hidden.
 declare
-  v_service bigint;
+  v_customer crm.customers;
+  v_service record;
+-- The date cannot be before the customer began, nor before one of their running services began
+-- (an end before its start would cut the service to its first day).
 begin
-  for v_service in
-    select id from crm.services where customer_id = p_customer_id and state <> 'ended' and upper_inf(valid)
-  loop
-    perform crm.end_service(v_service, p_on, coalesce(p_reason, 'customer ended'));
-  end loop;
-  update crm.customers set state = 'ended', ended_on = p_on, end_reason = p_reason
-   where id = p_customer_id and state = 'active';
+  select * into v_customer from crm.customers where id = p_customer_id and state = 'active' for update;
   if not found then
     raise exception 'customer % is already ended or not visible to you', p_customer_id using errcode = 'MG004';
   end if;
 end;
 $$;
+  if p_on is null then
+    raise exception 'give the date the customer ends' using errcode = 'MG001', column = 'ended_on';
+  end if;
+  if p_on < v_customer.created_on then
+    raise exception 'the customer began on %: they cannot end before that', v_customer.created_on
+      using errcode = 'MG001', column = 'ended_on';
+  end if;
+  select s.id, lower(s.valid) as began into v_service
+    from crm.services s
+   where s.customer_id = p_customer_id and s.state <> 'ended' and upper_inf(s.valid) and lower(s.valid) > p_on
+   order by lower(s.valid) desc
+   limit 1;
+  if found then
+    raise exception 'service % begins on %: the customer cannot end before that', v_service.id, v_service.began
+      using errcode = 'MG001', column = 'ended_on';
+  end if;
+  for v_service in
+    select s.id from crm.services s
+     where s.customer_id = p_customer_id and s.state <> 'ended' and upper_inf(s.valid)
+  loop
+    perform crm.end_service(v_service.id, p_on, coalesce(p_reason, 'customer ended'));
+  end loop;
+  update crm.customers set state = 'ended', ended_on = p_on, end_reason = p_reason where id = p_customer_id;
 comment on function crm.end_customer(bigint, date, text) is 'End a customer and their services; nothing is deleted.';
 revoke all on function crm.end_customer(bigint, date, text) from public;
 grant execute on function crm.end_customer(bigint, date, text) to mango_support, mango_sales, mango_billing;

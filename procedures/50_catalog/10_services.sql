@@ -407,13 +407,22 @@ returns crm.services
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The service runs until the day before p_end. A future date schedules the end; the scheduler
--- ends it on the day (crm.apply_due_service_dates).
+-- ends it on the day (crm.apply_due_service_dates). The end cannot be before the service began;
+-- ended on the day it began, it lasts that day.
 declare
   v_service crm.services;
 begin
   update crm.services
      set valid = daterange(lower(valid), greatest(p_end, lower(valid) + 1)), end_reason = p_reason,
          state = case when p_end <= crm.business_date(operator_id) then 'ended' else state end,
+  if p_end is null then
+    raise exception 'give the date the service ends' using errcode = 'MG004', column = 'valid';
+  end if;
+  select * into v_service from crm.services where id = p_service_id and upper_inf(valid) and state <> 'ended';
+  if found and p_end < lower(v_service.valid) then
+    raise exception 'service % began on %: it cannot end before that', p_service_id, lower(v_service.valid)
+      using errcode = 'MG004', column = 'valid';
+  end if;
          block_kind = case when p_end <= crm.business_date(operator_id) then null else block_kind end
    where id = p_service_id and upper_inf(valid) and state <> 'ended'
   returning * into v_service;
