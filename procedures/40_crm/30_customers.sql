@@ -322,18 +322,16 @@ returns void
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- A customer is never deleted: their running services end on the date and the customer is hidden.
+-- The date cannot be before the customer began, nor before one of their running services began
+-- (an end before its start would cut the service to its first day).
 declare
   v_customer crm.customers;
   v_service record;
--- The date cannot be before the customer began, nor before one of their running services began
--- (an end before its start would cut the service to its first day).
 begin
   select * into v_customer from crm.customers where id = p_customer_id and state = 'active' for update;
   if not found then
     raise exception 'customer % is already ended or not visible to you', p_customer_id using errcode = 'MG004';
   end if;
-end;
-$$;
   if p_on is null then
     raise exception 'give the date the customer ends' using errcode = 'MG001', column = 'ended_on';
   end if;
@@ -357,6 +355,8 @@ $$;
     perform crm.end_service(v_service.id, p_on, coalesce(p_reason, 'customer ended'));
   end loop;
   update crm.customers set state = 'ended', ended_on = p_on, end_reason = p_reason where id = p_customer_id;
+end;
+$$;
 comment on function crm.end_customer(bigint, date, text) is 'End a customer and their services; nothing is deleted.';
 revoke all on function crm.end_customer(bigint, date, text) from public;
 grant execute on function crm.end_customer(bigint, date, text) to mango_support, mango_sales, mango_billing;

@@ -412,9 +412,6 @@ as $$
 declare
   v_service crm.services;
 begin
-  update crm.services
-     set valid = daterange(lower(valid), greatest(p_end, lower(valid) + 1)), end_reason = p_reason,
-         state = case when p_end <= crm.business_date(operator_id) then 'ended' else state end,
   if p_end is null then
     raise exception 'give the date the service ends' using errcode = 'MG004', column = 'valid';
   end if;
@@ -423,6 +420,9 @@ begin
     raise exception 'service % began on %: it cannot end before that', p_service_id, lower(v_service.valid)
       using errcode = 'MG004', column = 'valid';
   end if;
+  update crm.services
+     set valid = daterange(lower(valid), greatest(p_end, lower(valid) + 1)), end_reason = p_reason,
+         state = case when p_end <= crm.business_date(operator_id) then 'ended' else state end,
          block_kind = case when p_end <= crm.business_date(operator_id) then null else block_kind end
    where id = p_service_id and upper_inf(valid) and state <> 'ended'
   returning * into v_service;
