@@ -48,8 +48,14 @@ declare
   v_operator bigint;
   v_prices record;
 begin
-  if p_stage not in ('enquiry', 'offer', 'order') then
-    raise exception 'a new order starts as an enquiry, offer or order' using errcode = 'MG009';
+  if p_stage is null or p_stage not in ('enquiry', 'offer', 'order') then
+    raise exception 'a new order starts as an enquiry, offer or order' using errcode = 'MG009', column = 'stage';
+  end if;
+  if p_kind is distinct from 'activate' and p_service_id is null then
+    raise exception 'choose the service the order is about' using errcode = 'MG009', column = 'service_id';
+  end if;
+  if p_kind in ('activate', 'change_tariff') and p_tariff_id is null and p_bundle_id is null then
+    raise exception 'choose a tariff or a bundle' using errcode = 'MG009', column = 'tariff_id';
   end if;
   if p_service_id is not null
      and not exists (select from crm.services where id = p_service_id and customer_id = p_customer_id) then
@@ -130,7 +136,8 @@ returns text
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Allowed steps: enquiry → offer | rejected | cancelled; offer → order | rejected | cancelled;
--- order → accepted | rejected | cancelled. An accepted order whose date has come is applied now.
+-- order → accepted | rejected | cancelled. A rejection says why (the note). An accepted order
+-- whose date has come is applied now.
 declare
   v_order catalog.orders;
 begin
@@ -143,7 +150,10 @@ begin
           or (v_order.stage = 'order' and p_stage in ('accepted', 'rejected', 'cancelled'))) then
     raise exception 'an order in stage % cannot move to %', v_order.stage, p_stage using errcode = 'MG009';
   end if;
-  update catalog.orders set stage = p_stage, reject_reason = case when p_stage = 'rejected' then p_note end
+  if p_stage = 'rejected' and coalesce(btrim(p_note), '') = '' then
+    raise exception 'say why the order is rejected' using errcode = 'MG009', column = 'note';
+  end if;
+  update catalog.orders set stage = p_stage, reject_reason = case when p_stage = 'rejected' then btrim(p_note) end
    where id = p_order_id;
   insert into catalog.order_events (order_id, stage, note, user_id, db_role)
   values (p_order_id, p_stage, p_note, auth.user_id(), auth.caller_role());
