@@ -46,6 +46,53 @@ revoke all on function net.tg_devices__validate() from public;
 create or replace trigger _500_validate before insert or update on net.devices
 for each row execute function net.tg_devices__validate();
 
+create or replace function net.tg_links__two_devices()
+returns trigger
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+-- A link joins two devices: its two interfaces belong to different devices. After the statement's
+-- rows, so that interfaces made by the same statement (a data-modifying CTE) are seen.
+begin
+  if exists (
+    select from net.interfaces a
+      join net.interfaces b on b.id = new.b_interface_id and b.device_id = a.device_id
+     where a.id = new.a_interface_id
+  ) then
+    raise exception 'a link joins two devices: both interfaces belong to the same device'
+      using errcode = 'MG030', column = 'b_interface_id';
+  end if;
+  return null;
+end;
+$$;
+comment on function net.tg_links__two_devices() is 'A link''s two interfaces are on two different devices.';
+revoke all on function net.tg_links__two_devices() from public;
+
+create or replace trigger _500_two_devices after insert or update of a_interface_id, b_interface_id on net.links
+for each row execute function net.tg_links__two_devices();
+
+create or replace function net.tg_interfaces__keep_links()
+returns trigger
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+-- An interface that moves to another device may not end up linked to that device itself.
+begin
+  if exists (
+    select from net.links k
+      join net.interfaces o on o.id = case when k.a_interface_id = new.id then k.b_interface_id else k.a_interface_id end
+     where new.id in (k.a_interface_id, k.b_interface_id) and o.device_id = new.device_id
+  ) then
+    raise exception 'interface % is linked to device %: it cannot move to that device', new.name, new.device_id
+      using errcode = 'MG030', column = 'device_id';
+  end if;
+  return new;
+end;
+$$;
+comment on function net.tg_interfaces__keep_links() is 'An interface does not move onto the device it is linked to.';
+revoke all on function net.tg_interfaces__keep_links() from public;
+
+create or replace trigger _500_keep_links before update of device_id on net.interfaces
+for each row when (old.device_id is distinct from new.device_id) execute function net.tg_interfaces__keep_links();
+
 create or replace function net.path_to_core(p_device_id bigint)
 returns table (
     depth integer, device_id bigint, name text, site text, uplink_interface text, medium text,
