@@ -555,17 +555,30 @@ from public;
 grant execute on function flow.record_query(bigint, text, inet, integer, bigint, tstzrange, integer, jsonb, jsonb)
 to mango_flow;
 
+create or replace function flow.query_limits(out default_flow_limit integer, out max_flow_limit integer)
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- How many flow records a lawful query keeps unless told otherwise, and at most.
+  select 10000, 1000000;
+$$;
+comment on function flow.query_limits() is
+'The default and the largest limit of flow records a lawful query keeps (the query form shows them).';
+revoke all on function flow.query_limits() from public;
+grant execute on function flow.query_limits() to mango_flow;
+
 create or replace function flow.check_query_case(p_case_id bigint, p_flow_limit integer)
 returns void
 language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_max integer := (flow.query_limits()).max_flow_limit;
 begin
   perform flow.require_officer();
   if flow.open_case_state(p_case_id) <> 'open' then
     raise exception 'case % is closed: reopen it to run another query', p_case_id using errcode = 'MG721';
   end if;
-  if p_flow_limit is null or p_flow_limit < 1 or p_flow_limit > 1000000 then
-    raise exception 'the limit of flow records must be from 1 to 1,000,000'
+  if p_flow_limit is null or p_flow_limit < 1 or p_flow_limit > v_max then
+    raise exception 'the limit of flow records must be a whole number from 1 to %', to_char(v_max, 'FM9,999,999')
       using errcode = 'MG722', column = 'flow_limit';
   end if;
 end;
@@ -576,18 +589,20 @@ revoke all on function flow.check_query_case(bigint, integer) from public;
 grant execute on function flow.check_query_case(bigint, integer) to mango_flow;
 
 create or replace function flow.run_address_query(
-    p_case_id bigint, p_address inet, p_port integer, p_period tstzrange, p_flow_limit integer default 10000
+    p_case_id bigint, p_address inet, p_port integer, p_period tstzrange, p_flow_limit integer default null
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Who held the address (or the private address behind a public NAT address and port) during the
 -- period, and the flow records of the address (and port); for a translation of a single port also
--- the flows of the private address and port while translated. Returns the query's id.
+-- the flows of the private address and port while translated. Returns the query's id. Without a
+-- limit of flow records, the default one (flow.query_limits).
 declare
   v_subscribers jsonb;
   v_flows jsonb;
 begin
+  p_flow_limit := coalesce(p_flow_limit, (flow.query_limits()).default_flow_limit);
   perform flow.check_query_case(p_case_id, p_flow_limit);
   perform flow.check_request(p_address, p_port, p_period);
   select coalesce(jsonb_agg(to_jsonb(s) order by s.source, s.nat_start, s.connection_start, s.private_ip,
@@ -621,20 +636,22 @@ revoke all on function flow.run_address_query(bigint, inet, integer, tstzrange, 
 grant execute on function flow.run_address_query(bigint, inet, integer, tstzrange, integer) to mango_flow;
 
 create or replace function flow.run_customer_query(
-    p_case_id bigint, p_customer_id bigint, p_period tstzrange, p_flow_limit integer default 10000
+    p_case_id bigint, p_customer_id bigint, p_period tstzrange, p_flow_limit integer default null
 )
 returns bigint
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- Every address the customer held during the period (net.customer_addresses: only while the
 -- customer held the service), with the legally required fields, the NAT translations of those
--- addresses and their flow records. Returns the query's id.
+-- addresses and their flow records. Returns the query's id. Without a limit of flow records, the
+-- default one (flow.query_limits).
 declare
   v_addresses inet[];
   v_valid tstzrange[];
   v_subscribers jsonb;
   v_flows jsonb;
 begin
+  p_flow_limit := coalesce(p_flow_limit, (flow.query_limits()).default_flow_limit);
   perform flow.check_query_case(p_case_id, p_flow_limit);
   perform flow.check_period(p_period);
   if p_customer_id is null or not exists (select from crm.customers c where c.id = p_customer_id) then
@@ -668,6 +685,40 @@ comment on function flow.run_customer_query(bigint, bigint, tstzrange, integer) 
 kept. Returns its id.';
 revoke all on function flow.run_customer_query(bigint, bigint, tstzrange, integer) from public;
 grant execute on function flow.run_customer_query(bigint, bigint, tstzrange, integer) to mango_flow;
+
+create or replace function flow.run_customer_query(
+    p_case_id bigint, p_customer_id bigint, p_first_day date, p_last_day date, p_flow_limit integer default null
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+-- The same for whole days: from the first day's midnight to the midnight after the last day, in the
+-- time zone of the customer's operator (crm.business_zone).
+declare
+  v_zone text;
+begin
+  if p_first_day is null then
+    raise exception 'give the first day of the period' using errcode = 'MG722', column = 'period_from';
+  end if;
+  if p_last_day is null then
+    raise exception 'give the last day of the period' using errcode = 'MG722', column = 'period_to';
+  end if;
+  if p_last_day < p_first_day then
+    raise exception 'the last day (%) cannot be before the first (%)', p_last_day, p_first_day
+      using errcode = 'MG722', column = 'period_to';
+  end if;
+  v_zone := crm.business_zone((select c.operator_id from crm.customers c where c.id = p_customer_id));
+  return flow.run_customer_query(
+    p_case_id, p_customer_id,
+    tstzrange(p_first_day::timestamp at time zone v_zone, (p_last_day + 1)::timestamp at time zone v_zone),
+    p_flow_limit
+  );
+end;
+$$;
+comment on function flow.run_customer_query(bigint, bigint, date, date, integer) is
+'Run a lawful query by customer for whole days (first to last, in the operator''s time zone). Returns its id.';
+revoke all on function flow.run_customer_query(bigint, bigint, date, date, integer) from public;
+grant execute on function flow.run_customer_query(bigint, bigint, date, date, integer) to mango_flow;
 
 -- ---------------------------------------------------------------------------------------------
 -- CSV export
