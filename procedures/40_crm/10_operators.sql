@@ -47,6 +47,17 @@ comment on function crm.format_number(text, bigint, date) is 'Format a number of
 revoke all on function crm.format_number(text, bigint, date) from public;
 grant execute on function crm.format_number(text, bigint, date) to mango_staff, mango_agent;
 
+create or replace function crm.series_year(p_yearly boolean, p_date date)
+returns integer
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- A yearly series counts from its start again each year; another counts once (year 0).
+  select case when p_yearly then extract(year from p_date)::integer else 0 end;
+$$;
+comment on function crm.series_year(boolean, date) is 'The counter year of a number series on a date (0: not yearly).';
+revoke all on function crm.series_year(boolean, date) from public;
+grant execute on function crm.series_year(boolean, date) to mango_office, mango_agent;
+
 create or replace function crm.next_number(p_operator_id bigint, p_kind text, p_date date default null)
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
@@ -63,7 +74,7 @@ begin
   if not found then
     raise exception 'operator % has no number series "%"', p_operator_id, p_kind using errcode = 'MG002';
   end if;
-  v_year := case when v_series.yearly then extract(year from p_date)::integer else 0 end;
+  v_year := crm.series_year(v_series.yearly, p_date);
   insert into crm.number_series_counters as c (series_id, year, last_value)
   values (v_series.id, v_year, v_series.start_value)
   on conflict (series_id, year) do update set last_value = c.last_value + 1
@@ -74,6 +85,34 @@ $$;
 comment on function crm.next_number(bigint, text, date) is 'Issue the next number of an operator''s series (gap-free).';
 revoke all on function crm.next_number(bigint, text, date) from public;
 grant execute on function crm.next_number(bigint, text, date) to mango_staff, mango_agent;
+
+create or replace function crm.peek_number(p_series_id bigint, p_date date default null)
+returns text
+language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+-- The number a series would issue next on a date (the operator's today by default), by the same
+-- year rule as crm.next_number, without taking it; null when the series is exhausted.
+declare
+  v_series crm.number_series;
+  v_value bigint;
+begin
+  select * into v_series from crm.number_series where id = p_series_id;
+  if not found then
+    return null;
+  end if;
+  p_date := coalesce(p_date, crm.business_date(v_series.operator_id));
+  select c.last_value + 1 into v_value
+    from crm.number_series_counters c
+   where c.series_id = p_series_id and c.year = crm.series_year(v_series.yearly, p_date);
+  return crm.format_number(v_series.format, coalesce(v_value, v_series.start_value), p_date);
+exception when sqlstate 'MG003' then
+  return null;
+end;
+$$;
+comment on function crm.peek_number(bigint, date) is
+'The next number of a series on a date, without taking it (null when exhausted).';
+revoke all on function crm.peek_number(bigint, date) from public;
+grant execute on function crm.peek_number(bigint, date) to mango_office;
 
 alter table crm.operators enable row level security;
 alter table crm.number_series enable row level security;
