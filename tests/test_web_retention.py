@@ -78,6 +78,32 @@ def test_an_administrator_sees_the_page_and_changes_the_period_which_is_logged(
     assert f"by {user}" in after.text
 
 
+def test_a_period_below_the_legal_minimum_needs_a_second_confirmation_which_is_recorded(
+    client: TestClient, admin: psycopg.Connection, keep_period: None
+) -> None:
+    csrf = login_as(client, admin, ["admin"], prefix="wr")
+    user = admin.execute("select username from auth.users order by id desc limit 1").fetchone()
+    assert user is not None
+    before = admin.execute("select flow.retention()").fetchone()
+    refused = client.post("/retention", data={"csrf": csrf, "amount": "3", "unit": "months"})
+    assert refused.status_code == 422
+    assert "the law asks for at least 6 months: confirm a shorter period explicitly" in field_error(
+        refused.text, "confirm"
+    )
+    assert admin.execute("select flow.retention()").fetchone() == before
+    done = client.post(
+        "/retention", data={"csrf": csrf, "amount": "3", "unit": "months", "confirm": "on"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    logged = admin.execute(
+        "select detail from flow.retention_log where kind = 'setting' order by id desc limit 1"
+    ).fetchone()
+    assert logged and "below the legal minimum of 6 months, confirmed" in logged[0] and f"by {user[0]}" in logged[0]
+    # The same again changes nothing, and says so.
+    again = client.post("/retention", data={"csrf": csrf, "amount": "3", "unit": "months", "confirm": "on"})
+    assert "Nothing changed: the period is already 3 months." in again.text
+
+
 def test_a_period_under_a_day_is_refused_beside_the_field(
     client: TestClient, admin: psycopg.Connection, keep_period: None
 ) -> None:
@@ -85,7 +111,7 @@ def test_a_period_under_a_day_is_refused_beside_the_field(
     before = admin.execute("select flow.retention()").fetchone()
     refused = client.post("/retention", data={"csrf": csrf, "amount": "0", "unit": "days"})
     assert refused.status_code == 422
-    assert "at least one day" in field_error(refused.text, "retention")
+    assert "must be between 1 day and 10 years" in field_error(refused.text, "retention")
     assert 'aria-describedby="error-retention"' in refused.text
     wrong = client.post("/retention", data={"csrf": csrf, "amount": "six", "unit": "months"})
     assert wrong.status_code == 422 and 'id="error-retention"' in wrong.text

@@ -28,20 +28,52 @@ def test_login_leads_to_the_dashboard(client: TestClient, admin: psycopg.Connect
     assert cookie and len(cookie) == 64
 
 
-def test_wrong_password_five_times_throttles_the_account(
-    client: TestClient, admin: psycopg.Connection
-) -> None:
+def test_wrong_passwords_make_the_next_try_wait(client: TestClient, admin: psycopg.Connection) -> None:
     user = make_staff(admin, ["sales"])
     csrf = form_token(client.get("/login").text)
-    for _ in range(5):
+    for _ in range(3):
         r = client.post("/login", data={"username": user, "password": "wrong-password", "csrf": csrf})
         assert r.status_code == 401
         assert "Wrong user name or password." in r.text
-    # Even the right password is refused now, with the time to come back.
+    # The next try waits (a growing delay), even with the right password, and says until when.
     r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf})
     assert r.status_code == 429
-    assert re.search(r"Too many failed attempts, try again after \d\d:\d\d\.", r.text)
+    assert re.search(r"Too many failed attempts, try again after \d\d:\d\d:\d\d\.", r.text)
     assert "mango_session" not in client.cookies
+    # The wait over (moved back in time), the right password logs in.
+    admin.execute(
+        "update auth.login_attempts set attempted_at = attempted_at - interval '1 minute' where username = %s", [user]
+    )
+    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and "mango_session" in client.cookies
+
+
+def test_an_inactive_account_answers_like_a_wrong_password(client: TestClient, admin: psycopg.Connection) -> None:
+    user = make_staff(admin, ["sales"])
+    admin.execute("update auth.users set active = false where username = %s", [user])
+    csrf = form_token(client.get("/login").text)
+    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf})
+    assert r.status_code == 401 and "Wrong user name or password." in r.text
+
+
+def test_a_password_with_spaces_around_it_is_kept_as_typed(client: TestClient, admin: psycopg.Connection) -> None:
+    user = make_staff(admin, ["sales"])
+    csrf = login(client, user)
+    spaced = "  a long passphrase with spaces  "
+    r = client.post(
+        "/account/password", data={"csrf": csrf, "old": PASSWORD, "new": spaced, "again": spaced}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    row = admin.execute(
+        "select password_hash = crypt(%s, password_hash) from auth.users where username = %s", [spaced, user]
+    ).fetchone()
+    assert row == (True,), "the password is stored with its spaces, so it can be typed again"
+
+
+def test_hsts_only_over_https(client: TestClient) -> None:
+    assert "strict-transport-security" not in client.get("/login").headers
+    r = client.get("https://testserver/login")
+    assert r.headers["strict-transport-security"].startswith("max-age=")
 
 
 def test_a_form_without_or_with_a_wrong_csrf_token_is_refused(

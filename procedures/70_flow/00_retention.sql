@@ -14,30 +14,97 @@ comment on function flow.retention() is 'The retention period of flow records an
 revoke all on function flow.retention() from public;
 grant execute on function flow.retention() to mango_flow, mango_agent_scheduler, mango_agent_flowcollector, mango_admin;
 
-create or replace function flow.set_retention(p_retention interval)
+create or replace function flow.retention_bounds()
+returns table (minimum interval, legal_minimum interval, maximum interval)
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- The law (§ 97 odst. 3 zákona 127/2005 Sb.) asks for six months; less needs a confirmation
+  -- (flow.set_retention). Ten years is far beyond any request and keeps the partitions bounded.
+  select interval '1 day', interval '6 months', interval '10 years';
+$$;
+comment on function flow.retention_bounds() is
+'The shortest, the legally required and the longest retention period of flow records.';
+revoke all on function flow.retention_bounds() from public;
+grant execute on function flow.retention_bounds() to mango_admin, mango_flow;
+
+insert into flow.settings (key, value, description) values
+('stale_exporter_minutes', '15',
+ 'An exporter that sent nothing for this long is shown as stale (exporters send every minute or so).')
+on conflict (key) do nothing;
+
+create or replace function flow.stale_after()
+returns interval
+language sql stable security definer set search_path = pg_catalog, pg_temp
+as $$
+  -- definer: reads flow.settings for the retention page of administrators and officers.
+  select make_interval(mins => coalesce((select (value #>> '{}')::integer from flow.settings
+                                           where key = 'stale_exporter_minutes'), 15));
+$$;
+comment on function flow.stale_after() is 'How long an exporter may be silent before it is shown as stale.';
+revoke all on function flow.stale_after() from public;
+grant execute on function flow.stale_after() to mango_admin, mango_flow;
+
+create or replace function flow.period_text(p_period interval)
+returns text
+language sql immutable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- '6 months', '1 year 2 months', '10 days' (PostgreSQL itself writes '6 mons').
+  select coalesce(nullif(concat_ws(' ',
+           case when extract(year from p_period) = 1 then '1 year'
+                when extract(year from p_period) > 1 then extract(year from p_period) || ' years' end,
+           case when extract(month from p_period) = 1 then '1 month'
+                when extract(month from p_period) > 1 then extract(month from p_period) || ' months' end,
+           case when extract(day from p_period) = 1 then '1 day'
+                when extract(day from p_period) > 1 then extract(day from p_period) || ' days' end,
+           case when p_period::time <> '00:00' then to_char(p_period, 'HH24:MI:SS') end), ''), 'nothing');
+$$;
+comment on function flow.period_text(interval) is 'A retention period in words, for messages and the log.';
+revoke all on function flow.period_text(interval) from public;
+
+create or replace function flow.set_retention(p_retention interval, p_below_legal_minimum boolean default false)
 returns interval
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
--- definer: the settings and the log are written only through this function. The log names the
--- caller's role and, from the web client, the user (session_user is only the web client's login).
+-- definer: the settings and the log are written only through this function, by a signed-in
+-- administrator (or the console). A period shorter than the law asks needs p_below_legal_minimum
+-- (the form's second confirmation); the log and the audit history of flow.settings, which
+-- officers read, record it with the user.
 declare
   v_before interval := flow.retention();
+  v_minimum interval;
+  v_legal_minimum interval;
+  v_maximum interval;
+  v_user text := (select u.username from auth.users u where u.id = auth.user_id());
 begin
-  if p_retention is null or p_retention < interval '1 day' then
-    raise exception 'the retention period must be at least one day (got %)', p_retention
-      using errcode = 'MG701';
+  perform auth.require('admin');
+  select b.minimum, b.legal_minimum, b.maximum into v_minimum, v_legal_minimum, v_maximum
+    from flow.retention_bounds() b;
+  if p_retention is null or p_retention < v_minimum or p_retention > v_maximum then
+    raise exception 'the retention period must be between % and % (got %)', flow.period_text(v_minimum),
+      flow.period_text(v_maximum), coalesce(flow.period_text(p_retention), 'nothing')
+      using errcode = 'MG701', column = 'retention';
   end if;
-  update flow.settings set value = to_jsonb(p_retention::text) where key = 'retention';
+  if p_retention < v_legal_minimum and not coalesce(p_below_legal_minimum, false) then
+    raise exception 'the law asks for at least %: confirm a shorter period explicitly', flow.period_text(v_legal_minimum)
+      using errcode = 'MG702', column = 'confirm';
+  end if;
+  update flow.settings set value = to_jsonb(p_retention::text) where key = 'retention' and value <> to_jsonb(p_retention::text);
+  if not found then
+    return p_retention;  -- unchanged: nothing to log
+  end if;
   insert into flow.retention_log (kind, retention, db_role, detail)
   values ('setting', p_retention, auth.caller_role(),
-          format('retention period set (was %s)', v_before)
-          || coalesce(' by ' || (select u.username from auth.users u where u.id = auth.user_id()), ''));
+          format('retention period set (was %s)', flow.period_text(v_before))
+          || case when p_retention < v_legal_minimum
+                  then format(', below the legal minimum of %s, confirmed', flow.period_text(v_legal_minimum)) else '' end
+          || coalesce(' by ' || v_user, ''));
   return p_retention;
 end;
 $$;
-comment on function flow.set_retention(interval) is 'Set the retention period of flow records and NAT events, logged.';
-revoke all on function flow.set_retention(interval) from public;
-grant execute on function flow.set_retention(interval) to mango_admin;
+comment on function flow.set_retention(interval, boolean) is
+'Set the retention period of flow records and NAT events (below the legal minimum only confirmed), logged.';
+revoke all on function flow.set_retention(interval, boolean) from public;
+grant execute on function flow.set_retention(interval, boolean) to mango_admin;
 
 create or replace function flow.partition_day(p_relname text)
 returns date
@@ -48,7 +115,7 @@ $$;
 comment on function flow.partition_day(text) is
 'The UTC day a daily partition (name ending in _pYYYYMMDD) holds, else null.';
 revoke all on function flow.partition_day(text) from public;
-grant execute on function flow.partition_day(text) to mango_flow, mango_agent_scheduler, mango_agent_flowcollector;
+grant execute on function flow.partition_day(text) to mango_flow, mango_admin, mango_agent_scheduler, mango_agent_flowcollector;
 
 create or replace function flow.partition_name(p_parent text, p_day date)
 returns text
@@ -355,9 +422,14 @@ declare
 begin
   foreach v_table in array array['flows', 'nat_events', 'settings', 'retention_log', 'daily_traffic', 'collector_status'] loop
     execute format('drop policy if exists readers_select_all on flow.%I', v_table);
-    execute format(
-      'create policy readers_select_all on flow.%I for select to mango_flow, mango_agent_flowcollector, mango_agent_scheduler using (true)',
-      v_table);
+    -- Officers only with a live session of a user holding the flow role (auth.may): a role
+    -- switched to without a session reads nothing.
+    execute format('drop policy if exists officers_select_all on flow.%I', v_table);
+    execute format('create policy officers_select_all on flow.%I for select to mango_staff '
+                   'using ((select auth.may(''flow'')))', v_table);
+    execute format('drop policy if exists agents_select_all on flow.%I', v_table);
+    execute format('create policy agents_select_all on flow.%I for select to mango_agent_scheduler using (true)',
+                   v_table);
   end loop;
 end;
 $$;
@@ -369,6 +441,9 @@ for all to mango_agent_flowcollector using (true) with check (true);
 revoke all on flow.flows, flow.flows_default, flow.nat_events, flow.nat_events_default, flow.settings,
 flow.retention_log, flow.daily_traffic, flow.collector_status from public;
 grant select on flow.flows, flow.nat_events, flow.settings, flow.retention_log, flow.daily_traffic,
-flow.collector_status to mango_flow, mango_agent_flowcollector, mango_agent_scheduler;
+flow.collector_status to mango_flow, mango_agent_scheduler;
+-- The collector faces the network: it writes flows, NAT events and its status, and reads only the
+-- retention setting and its own status (it has BYPASSRLS for COPY, so grants are its only limit).
+grant select on flow.settings, flow.collector_status to mango_agent_flowcollector;
 grant insert on flow.flows, flow.nat_events to mango_agent_flowcollector;
 grant insert, update on flow.collector_status to mango_agent_flowcollector;

@@ -166,7 +166,7 @@ comment on function flow.begin_nat_import(text, bytea, text, inet, text) is
 'Record the start of a NAT log import; null when the same file content was imported before.';
 revoke all on function flow.begin_nat_import(text, bytea, text, inet, text) from public;
 grant execute on function flow.begin_nat_import(text, bytea, text, inet, text)
-to mango_admin, mango_agent_flowcollector;
+to mango_admin;
 
 create or replace function flow.finish_nat_import(
     p_import_id bigint, p_lines bigint, p_events bigint, p_ignored bigint, p_rejected bigint, p_expired bigint,
@@ -192,7 +192,7 @@ revoke all on function flow.finish_nat_import(bigint, bigint, bigint, bigint, bi
 from public;
 grant execute on function flow.finish_nat_import(
     bigint, bigint, bigint, bigint, bigint, bigint, timestamptz, timestamptz
-) to mango_admin, mango_agent_flowcollector;
+) to mango_admin;
 
 -- ---------------------------------------------------------------------------------------------
 -- Row-level security and grants. Customer traffic is read by the staff who answer for it (support,
@@ -203,16 +203,16 @@ alter table crm.customer_traffic enable row level security;
 alter table flow.nat_imports enable row level security;
 
 drop policy if exists staff_select_all on crm.customer_traffic;
-create policy staff_select_all on crm.customer_traffic for select
-to mango_support, mango_billing, mango_admin, mango_report, mango_flow, mango_agent_scheduler
+create policy staff_select_all on crm.customer_traffic for select to mango_staff, mango_agent_scheduler
 using (true);
 
 drop policy if exists readers_select_all on flow.nat_imports;
 create policy readers_select_all on flow.nat_imports for select
-to mango_flow, mango_admin, mango_agent_flowcollector, mango_agent_scheduler
-using (true);
+to mango_staff using ((select auth.may('flow') or auth.may('admin')));
+drop policy if exists agents_select_all on flow.nat_imports;
+create policy agents_select_all on flow.nat_imports for select
+to mango_agent_scheduler using (true);
 
 revoke all on crm.customer_traffic, flow.nat_imports from public;
-grant select on crm.customer_traffic
-to mango_support, mango_billing, mango_admin, mango_report, mango_flow, mango_agent_scheduler;
-grant select on flow.nat_imports to mango_flow, mango_admin, mango_agent_flowcollector, mango_agent_scheduler;
+grant select on crm.customer_traffic to mango_support, mango_billing, mango_admin, mango_flow, mango_agent_scheduler;
+grant select on flow.nat_imports to mango_flow, mango_admin, mango_agent_scheduler;

@@ -71,12 +71,10 @@ async def login(request: Request) -> Response:
             error = i18n.gettext(
                 lang,
                 "Too many failed attempts, try again after {time}.",
-                time=i18n.format_time(row["retry_after"], lang),
+                time=i18n.format_time(row["retry_after"], lang, seconds=True),
             )
             status_code = 429
-        elif status == "inactive":
-            error = i18n.gettext(lang, "This account is disabled. Ask an administrator.")
-        else:
+        else:  # a wrong password, an unknown user and an inactive account answer alike
             error = i18n.gettext(lang, "Wrong user name or password.")
     page = web.render(
         request,

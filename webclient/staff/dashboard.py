@@ -10,7 +10,11 @@ from webclient.web import Page
 
 # What the platform looks like: for the office roles, who read jobs, the bus and the audit
 # history (a reporting or officer-only user sees the dashboard without them).
-MAY_SQL = "select has_table_privilege('bus.jobs', 'select') as platform"
+# (A role without usage on the schema cannot even name the table: ask about the schema first.)
+MAY_SQL = (
+    "select case when has_schema_privilege('bus', 'usage') then has_table_privilege('bus.jobs', 'select')"
+    " else false end as platform"
+)
 
 # The bus counted up to a cap (a backlog can reach a million events), estimated above it.
 COUNTS_SQL = """

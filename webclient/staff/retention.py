@@ -6,8 +6,10 @@ readable time, batches the database refused), the retention log and the NAT log 
 Administrators and officers (the flow role) see the page; every other role gets "not allowed" from
 the database (no usage on the flow schema). Only what the catalogue says about the partitions is
 shown (estimated rows, size), never a flow record: administrators cannot read those. Changing the
-period is flow.set_retention, which only administrators may run; the database refuses less than a
-day (MG701) and logs every change in flow.retention_log.
+period is flow.set_retention, which only administrators may run; the database holds the bounds (a
+day to ten years, MG701, flow.retention_bounds), asks for an explicit confirmation below the legal
+six months (MG702), and logs every change in flow.retention_log. How long an exporter may be
+silent before it shows as stale is a setting of the database too (flow.stale_after).
 """
 
 from __future__ import annotations
@@ -21,11 +23,8 @@ from webclient import web
 from webclient.web import FormErrors, Page
 
 UNITS = ("months", "days")
-MAX_AMOUNT = {"months": 120, "days": 3660}
 LOG_SHOWN = 50
 IMPORTS_SHOWN = 20
-# An exporter that sent nothing for this long is shown as stale (exporters send every minute or so).
-STALE_MINUTES = 15
 
 # The next purge: the daily maintenance job runs soon after 00:00 UTC and drops every day D whose
 # end (D + 1, 00:00 UTC) lies before its start minus the period (see flow.purge).
@@ -44,6 +43,8 @@ select r.retention,
                                                 + extract(month from r.retention))::integer,
                                     days => extract(day from r.retention)::integer) as has_time,
        has_function_privilege('flow.set_retention(interval, boolean)', 'execute') as may_change,
+       (select b.legal_minimum::text from flow.retention_bounds() b) as legal_minimum_text,
+       (extract(epoch from flow.stale_after()) / 60)::integer as stale_minutes,
        r.today, p.oldest_day, p.kept_days, r.next_purge_at,
        ((r.next_purge_at - r.retention) at time zone 'UTC')::date - 1 as next_purge_through,
        ((now() - r.retention) at time zone 'UTC')::date - 1 as due_through,
@@ -75,7 +76,7 @@ COLLECTORS_SQL = """
 select s.collector, host(s.exporter) as exporter, s.observation_domain, s.received, s.stored, s.dropped,
        s.malformed, s.spooled, s.rejected, s.unknown_sets, s.unreadable_times, s.sequence_gaps,
        s.sequence_missing, s.sampling_interval, s.last_seen, s.updated_at,
-       s.last_seen is null or s.last_seen < now() - make_interval(mins => %s) as stale
+       s.last_seen is null or s.last_seen < now() - flow.stale_after() as stale
   from flow.collector_status s
  order by s.collector, s.exporter, s.observation_domain
 """
@@ -151,13 +152,12 @@ async def _page(
         "errors": errors or FormErrors(),
         "units": UNITS,
         "partitions": await web.fetch_all(page.conn, PARTITIONS_SQL),
-        "collectors": await web.fetch_all(page.conn, COLLECTORS_SQL, [STALE_MINUTES]),
+        "collectors": await web.fetch_all(page.conn, COLLECTORS_SQL),
         "log": [
             {**row, "period": _period_of(page, row)}
             for row in await web.fetch_all(page.conn, LOG_SQL, [LOG_SHOWN])
         ],
         "imports": await web.fetch_all(page.conn, IMPORTS_SQL, [IMPORTS_SHOWN]),
-        "stale_minutes": STALE_MINUTES,
     }
     return page.render("retention.html", context, status_code=422 if errors else 200)
 
@@ -167,32 +167,35 @@ async def overview(page: Page) -> Response:
 
 
 async def change_period(page: Page) -> Response:
-    values = {"amount": page.field("amount"), "unit": page.field("unit")}
+    values = {"amount": page.field("amount"), "unit": page.field("unit"), "confirm": page.checked("confirm")}
     errors = FormErrors()
     unit = values["unit"] if values["unit"] in UNITS else ""
     if not unit:
         errors.fields["retention"] = page._("Choose months or days.")
-    elif not values["amount"].isdigit() or int(values["amount"]) > MAX_AMOUNT[unit]:
-        # Less than a day (0) is the database's to refuse (MG701), with its own message.
-        errors.fields["retention"] = page._("A whole number up to {max}.", max=MAX_AMOUNT[unit])
+    elif not values["amount"].isdigit() or len(values["amount"]) > 6:
+        # The bounds (a day to ten years) are the database's to check (MG701), with its message.
+        errors.fields["retention"] = page._("A whole number of months or days.")
     if not errors:
         amount = int(values["amount"])
         interval = {"months": 0, "days": 0, unit: amount}
+        before = await web.fetch_value(page.conn, "select flow.retention()")
         # A permission error (only administrators may change it) propagates: "not allowed".
-        _, failed = await page.attempt(
-            lambda: page.conn.execute(
-                "select flow.set_retention(make_interval(months => %s, days => %s))",
-                [interval["months"], interval["days"]],
+        after, failed = await page.attempt(
+            lambda: web.fetch_value(
+                page.conn,
+                "select flow.set_retention(make_interval(months => %s, days => %s), %s)",
+                [interval["months"], interval["days"], values["confirm"]],
             )
         )
         if failed is None:
-            return web.redirect(
-                "/retention",
-                page._(
-                    "The retention period is now {period}.",
-                    period=period_text(page, interval["months"], interval["days"]),
-                ),
-            )
-        # The database names no column: every refusal is about the one field of this form.
-        errors = FormErrors(fields={"retention": " ".join([*failed.general, *failed.fields.values()])})
+            period = period_text(page, interval["months"], interval["days"])
+            if after == before:
+                return web.redirect(
+                    "/retention", page._("Nothing changed: the period is already {period}.", period=period)
+                )
+            return web.redirect("/retention", page._("The retention period is now {period}.", period=period))
+        if failed.state == "MG702":
+            errors = FormErrors(fields={"confirm": " ".join([*failed.general, *failed.fields.values()])})
+        else:
+            errors = FormErrors(fields={"retention": " ".join([*failed.general, *failed.fields.values()])})
     return await _page(page, values, errors)
