@@ -94,11 +94,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     pool = web.make_pool(settings)
     templates = web.Templates()
     templates.set_global("nav", NAV)
+    templates.set_global("rules", web.RULES)  # filled when the app starts (web.load_rules)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await pool.open(wait=True, timeout=30)
         await web.use_business_zone(pool)
+        await web.load_rules(pool)
         try:
             yield
         finally:
@@ -140,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(web.SecurityHeaders)],
+        middleware=[Middleware(web.SecurityHeaders), Middleware(web.RefuseNul)],
         exception_handlers={404: not_found, 405: not_found, 500: server_error},
     )
     app.state.pool = pool

@@ -221,7 +221,7 @@ async def tariff_add(page: Page) -> Response:
     errors = FormErrors()
     values: dict[str, Any] = {k: forms.text(page, k) for k in ("code", "name", "description")}
     values["product_id"] = product_id
-    values["position"] = forms.parse_int(page, "position", errors) or 100
+    values["position"] = forms.int_or_default(page, "position", errors, "catalog.tariffs.position")
     fee = forms.parse_decimal(page, "monthly_fee", errors)
     valid_from = forms.parse_date(page, "valid_from", errors, required=fee is not None)
     new_id = None
@@ -324,7 +324,9 @@ async def tariff(page: Page) -> Response:
     errors = FormErrors()
     values: dict[str, Any] = {k: forms.text(page, k) for k in ("code", "name", "description")}
     values.update(
-        id=tariff_id, position=forms.parse_int(page, "position", errors) or 100, active=page.checked("active")
+        id=tariff_id,
+        position=forms.int_or_default(page, "position", errors, "catalog.tariffs.position"),
+        active=page.checked("active"),
     )
     values.update(forms.parameter_values(page, defs))
     if not errors:

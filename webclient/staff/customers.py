@@ -142,9 +142,9 @@ values (%(customer_id)s, %(kind)s, %(value)s, %(label)s, %(is_primary)s)
 
 def _customer_values(page: Page, errors: FormErrors) -> dict[str, Any]:
     values: dict[str, Any] = {f: forms.text(page, f) for f in CUSTOMER_FIELDS}
-    values["kind"] = "company" if values["kind"] == "company" else "person"
-    values["country"] = (values["country"] or "CZ").upper()
-    values["language"] = values["language"] if values["language"] in ("cs", "en") else "cs"
+    for name in ("kind", "country", "language"):  # empty: the column's default
+        values[name] = values[name] or web.RULES.default(f"crm.customers.{name}")
+    values["country"] = (values["country"] or "").upper() or None
     values["birth_date"] = forms.parse_date(page, "birth_date", errors)
     return values
 
@@ -451,10 +451,9 @@ async def place_active(page: Page) -> Response:
 
 async def contact_add(page: Page) -> Response:
     customer_id = _cid(page)
-    kind = page.field("kind")
     values: dict[str, Any] = {
         "customer_id": customer_id,
-        "kind": kind if kind in ("email", "phone", "billing_email") else "email",
+        "kind": page.field("kind") or None,
         "value": page.field("value"),
         "label": forms.text(page, "label"),
         "is_primary": page.checked("is_primary"),
@@ -482,6 +481,15 @@ async def contact_remove(page: Page) -> Response:
 # Contracts
 
 
+CONTRACT_SQL = """
+insert into crm.contracts (customer_id, operator_id, number, signed_on, valid_from, fixed_until, notice_months,
+                           state, note)
+select %(customer_id)s, operator_id, %(number)s, %(signed_on)s, %(valid_from)s, %(fixed_until)s,
+       %(notice_months)s, %(state)s, %(note)s
+  from crm.customers where id = %(customer_id)s
+"""
+
+
 async def contract_add(page: Page) -> Response:
     customer_id = _cid(page)
     errors = FormErrors()
@@ -491,18 +499,12 @@ async def contract_add(page: Page) -> Response:
         "signed_on": forms.parse_date(page, "signed_on", errors),
         "valid_from": forms.parse_date(page, "valid_from", errors, required=True),
         "fixed_until": forms.parse_date(page, "fixed_until", errors),
-        "notice_months": forms.parse_int(page, "notice_months", errors) or 1,
+        "notice_months": forms.int_or_default(page, "notice_months", errors, "crm.contracts.notice_months"),
         "state": "signed" if page.checked("signed") else "draft",
         "note": forms.text(page, "note"),
     }
     if not errors:
-        sql = (
-            "insert into crm.contracts (customer_id, operator_id, number, signed_on, valid_from, fixed_until,"
-            " notice_months, state, note) select %(customer_id)s, operator_id, %(number)s, %(signed_on)s,"
-            " %(valid_from)s, %(fixed_until)s, %(notice_months)s, %(state)s, %(note)s"
-            " from crm.customers where id = %(customer_id)s"
-        )
-        forms.merge(errors, (await page.attempt(lambda: page.conn.execute(sql, values)))[1])
+        forms.merge(errors, (await page.attempt(lambda: page.conn.execute(CONTRACT_SQL, values)))[1])
     if errors:
         shown = {**values, **{k: page.field(k) for k in ("signed_on", "valid_from", "fixed_until")}}
         return await card(page, customer_id, "contracts", form="contract", values=shown, errors=errors)

@@ -4,7 +4,7 @@ beside their fields, the 404 page, and combining errors of several changes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -65,6 +65,16 @@ def parse_int(page: Page, name: str, errors: FormErrors, required: bool = False)
     return int(value)
 
 
+def int_or_default(page: Page, name: str, errors: FormErrors, column: str) -> int | None:
+    """A whole number, or when the field is empty the default of the column ``schema.table.column``
+    (from the database): an empty field is not 0, and 0 is a value like any other."""
+    value = parse_int(page, name, errors)
+    if value is None and not page.field(name):
+        default = web.RULES.default(column)
+        return int(default) if default is not None and re.fullmatch(r"-?\d+", default) else None
+    return value
+
+
 def parse_decimal(page: Page, name: str, errors: FormErrors, required: bool = False) -> Decimal | None:
     value = page.field(name).replace("\u00a0", "").replace(" ", "").replace(",", ".")
     if not value:
@@ -72,15 +82,28 @@ def parse_decimal(page: Page, name: str, errors: FormErrors, required: bool = Fa
             errors.fields[name] = page._("This field is required.")
         return None
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except InvalidOperation:
+        number = None
+    # Decimal reads "NaN", "sNaN" and "Infinity" too: none is a number a form asks for.
+    if number is None or not number.is_finite():
         errors.fields[name] = page._("This is not a number.")
         return None
+    return number
 
 
 def rename(errors: FormErrors, mapping: dict[str, str]) -> FormErrors:
     """Errors with some field names changed (a column of the database → the form's field)."""
     errors.fields = {mapping.get(k, k): v for k, v in errors.fields.items()}
+    return errors
+
+
+def beside(errors: FormErrors, fields: Iterable[str]) -> FormErrors:
+    """Errors of fields the form does not show moved above it, so that no message is lost (a
+    column the database names that is not one of the form's fields)."""
+    shown = set(fields)
+    for name in [n for n in errors.fields if n not in shown]:
+        errors.general.append(errors.fields.pop(name))
     return errors
 
 
@@ -91,19 +114,32 @@ def merge(into: FormErrors, other: FormErrors | None, prefix: str = "") -> None:
         into.general.extend(other.general)
 
 
-async def collect(
-    page: Page, errors: FormErrors, action: Callable[[], Awaitable[T]], prefix: str = ""
-) -> T | None:
-    """Run one change in a savepoint; a business error goes into ``errors`` (fields prefixed)."""
+async def attempt(
+    page: Page, action: Callable[[], Awaitable[T]], field: str | None = None
+) -> tuple[T | None, FormErrors | None]:
+    """``Page.attempt`` that also says which form field the statement's value came from, for errors
+    the database does not place itself (a value that is not of its type: ``errors_from``)."""
     try:
         async with page.conn.transaction():
-            return await action()
+            return await action(), None
     except psycopg.Error as exc:
-        failed = errors_from(exc, page.lang)
+        failed = errors_from(exc, page.lang, field)
         if failed is None:
             raise
-        merge(errors, failed, prefix)
-        return None
+        return None, failed
+
+
+async def collect(
+    page: Page,
+    errors: FormErrors,
+    action: Callable[[], Awaitable[T]],
+    prefix: str = "",
+    field: str | None = None,
+) -> T | None:
+    """Run one change in a savepoint; a business error goes into ``errors`` (fields prefixed)."""
+    result, failed = await attempt(page, action, field)
+    merge(errors, failed, prefix)
+    return result
 
 
 def parameter_values(page: Page, defs: list[dict[str, Any]]) -> dict[str, str]:

@@ -24,9 +24,7 @@ from webclient.staff import forms
 from webclient.staff.retention import period_text
 from webclient.web import FormErrors, Page
 
-PARTS = ("subscribers", "flows")
 PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 58: "ICMPv6"}
-DEFAULT_FLOW_LIMIT = 10000
 FLOWS_SHOWN = 1000
 CASE_FIELDS = ("reference", "requesting_body", "legal_basis", "received_on", "deadline", "note")
 
@@ -159,7 +157,7 @@ def _local_input(value: datetime) -> str:
 
 async def case_list(page: Page) -> Response:
     state = page.request.query_params.get("state", "open")
-    if state not in ("open", "closed", "all"):
+    if state not in (*web.RULES.choices("flow.lawful_cases.state"), "all"):
         state = "open"
     cases = await web.fetch_all(page.conn, CASES_SQL, {"state": state})
     return page.render("lawful_list.html", {"cases": cases, "state": state, "today": _today()})
@@ -220,6 +218,8 @@ async def _case_page(page: Page, case_id: int, **given: Any) -> Response:
     case = await web.fetch_one(page.conn, CASE_SQL, [case_id])
     if case is None:
         return forms.not_found(page, page._("This case does not exist."))
+    limits = await web.fetch_one(page.conn, "select * from flow.query_limits()")
+    default_limit = limits["default_flow_limit"] if limits else ""
     now = datetime.now(i18n.timezone())
     context: dict[str, Any] = {
         "case": case,
@@ -234,18 +234,19 @@ async def _case_page(page: Page, case_id: int, **given: Any) -> Response:
         "address": {
             "period_from": _local_input(now - timedelta(hours=1)),
             "period_to": _local_input(now),
-            "flow_limit": DEFAULT_FLOW_LIMIT,
+            "flow_limit": default_limit,
         },
         "address_errors": FormErrors(),
         "customer": {
             "period_from": (_today() - timedelta(days=30)).isoformat(),
             "period_to": _today().isoformat(),
-            "flow_limit": DEFAULT_FLOW_LIMIT,
+            "flow_limit": default_limit,
         },
         "customer_errors": FormErrors(),
         "close_errors": FormErrors(),
         "kind": "address",
         "today": _today(),
+        "max_flow_limit": limits["max_flow_limit"] if limits else None,
     }
     context.update({k: v for k, v in given.items() if v is not None})
     failed = any(isinstance(v, FormErrors) and v for v in given.values())
@@ -292,14 +293,10 @@ async def case_reopen(page: Page) -> Response:
 # Queries
 
 
-def _flow_limit(page: Page, errors: FormErrors) -> int:
-    text = page.field("flow_limit")
-    if not text:
-        return DEFAULT_FLOW_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
-        errors.fields["flow_limit"] = page._("A whole number from 1 to 1,000,000.")
-        return DEFAULT_FLOW_LIMIT
-    return int(text)
+def _flow_limit(page: Page, errors: FormErrors) -> int | None:
+    """The limit of flow records typed, or None for the database's default (flow.query_limits),
+    which also checks its range."""
+    return forms.parse_int(page, "flow_limit", errors)
 
 
 async def _address_query(page: Page, case_id: int) -> Response:
@@ -357,19 +354,14 @@ async def _customer_query(page: Page, case_id: int) -> Response:
         errors.fields["period_from"] = page._("This is not a date.")
     if end is None:
         errors.fields["period_to"] = page._("This is not a date.")
-    elif start is not None and end < start:
-        errors.fields["period_to"] = page._("The end must be after the start.")
     limit = _flow_limit(page, errors)
-    if not errors and start is not None and end is not None:
-        # Whole days in local time: from the first day's midnight to the midnight after the last day.
-        zone = i18n.timezone()
-        lower = datetime(start.year, start.month, start.day, tzinfo=zone)
-        upper = datetime(end.year, end.month, end.day, tzinfo=zone) + timedelta(days=1)
+    if not errors:
+        # Whole days in the operator's time zone, first to last: the database makes the period.
         query_id, failed = await page.attempt(
             lambda: web.fetch_value(
                 page.conn,
-                "select flow.run_customer_query(%s, %s, tstzrange(%s, %s), %s)",
-                [case_id, customer_id, lower, upper, limit],
+                "select flow.run_customer_query(%s, %s, %s::date, %s::date, %s)",
+                [case_id, customer_id, start, end, limit],
             )
         )
         if failed is None:
@@ -419,7 +411,7 @@ async def query_result(page: Page) -> Response:
             "flows": flows,
             "flows_shown": FLOWS_SHOWN,
             "exports": await web.fetch_all(page.conn, EXPORTS_SQL, [query_id]),
-            "parts": PARTS,
+            "parts": web.RULES.choices("flow.lawful_exports.part"),
         },
     )
 
@@ -433,7 +425,7 @@ async def query_export(page: Page) -> Response:
     """The CSV file of one part of the kept answer, recorded by the database with its SHA-256."""
     query_id = int(page.request.path_params["qid"])
     part = page.field("part")
-    if part not in PARTS:
+    if part not in web.RULES.choices("flow.lawful_exports.part"):
         return web.redirect(f"/lawful/queries/{query_id}", page._("Choose what to export."))
     query = await web.fetch_one(page.conn, QUERY_SQL, [query_id])
     if query is None:

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
+from webclient.staff import forms
 from webclient.web import FormErrors, Page
 
 OPERATOR_FIELDS = (
@@ -45,12 +46,8 @@ select id, name, account_prefix, account_number, bank_code, iban, bic, currency,
 """
 
 SERIES_SQL = """
-select s.id, s.kind, s.format, s.yearly, s.start_value, s.description,
-       crm.format_number(s.format, coalesce(c.last_value + 1, s.start_value), current_date) as next_number
+select s.id, s.kind, s.format, s.yearly, s.start_value, s.description, crm.peek_number(s.id) as next_number
   from crm.number_series s
-  left join crm.number_series_counters c
-    on c.series_id = s.id
-   and c.year = case when s.yearly then extract(year from current_date)::integer else 0 end
  where s.operator_id = %s
  order by s.kind
 """
@@ -215,7 +212,8 @@ def _series_values(page: Page, operator_id: int) -> dict[str, Any]:
 async def series_add(page: Page) -> Response:
     operator_id = int(page.request.path_params["id"])
     series = _series_values(page, operator_id)
-    _, failed = await page.attempt(lambda: page.conn.execute(INSERT_SERIES_SQL, series))
+    # A start that is not a number: the only value of the form the database reads as one.
+    _, failed = await forms.attempt(page, lambda: page.conn.execute(INSERT_SERIES_SQL, series), "start_value")
     if failed is None:
         return web.redirect(f"/operators/{operator_id}#series", page._("Number series added."))
     return await _detail(page, operator_id, series=series, series_errors=failed)
@@ -244,7 +242,9 @@ async def series_edit(page: Page) -> Response:
     values: dict[str, Any] = dict(current)
     if page.form is not None:
         values = {**current, **_series_values(page, operator_id), "id": series_id, "kind": current["kind"]}
-        _, failed = await page.attempt(lambda: page.conn.execute(UPDATE_SERIES_SQL, values))
+        _, failed = await forms.attempt(
+            page, lambda: page.conn.execute(UPDATE_SERIES_SQL, values), "start_value"
+        )
         if failed is None:
             return web.redirect(f"/operators/{operator_id}#series", page._("Changes saved."))
         errors = failed

@@ -66,8 +66,8 @@ async def activate(page: Page) -> Response:
         "mode": mode,
         "tariff_id": tariff["id"] if tariff else None,
         "bundle_id": bundle["id"] if bundle else None,
-        "period_months": 1,
-        "billing_day": 1,
+        "period_months": web.RULES.default("crm.services.period_months"),
+        "billing_day": web.RULES.default("crm.services.billing_day"),
         **{f"p_{p['code']}": p["default_value"] or "" for p in params},
     }
     if page.form is not None and page.field("go") == "1":
@@ -77,16 +77,19 @@ async def activate(page: Page) -> Response:
         values["bill_separately"] = page.checked("bill_separately")
         valid_from = forms.parse_date(page, "valid_from", errors, required=True)
         bill_from = forms.parse_date(page, "bill_from", errors)
-        period = forms.parse_int(page, "period_months", errors) or 1
-        day = forms.parse_int(page, "billing_day", errors) or 1
-        values.update(period_months=period, billing_day=day)
+        period = forms.parse_int(page, "period_months", errors)
+        day = forms.parse_int(page, "billing_day", errors)
+        values.update(period_months=page.field("period_months"), billing_day=page.field("billing_day"))
         place = forms.parse_int(page, "place_id", errors)
         options: dict[str, Any] = {
-            "period_months": period,
-            "billing_day": day,
             "bill_separately": values["bill_separately"],
             "contract_id": forms.parse_int(page, "contract_id", errors),
         }
+        # Left empty: the database's default; a number, even 0, goes to the database to judge.
+        if period is not None:
+            options["period_months"] = period
+        if day is not None:
+            options["billing_day"] = day
         if bill_from:
             options["bill_from"] = bill_from.isoformat()
         if values["note"]:
@@ -187,9 +190,10 @@ async def service_action(page: Page) -> Response:
     if not errors:
         sql, _message = ACTIONS[action]
         failed = (await page.attempt(lambda: page.conn.execute(sql, params)))[1]
-        forms.merge(
-            errors, forms.rename(failed, {"suspended": "until", "customer_id": "to"}) if failed else None
-        )
+        if failed:
+            names = {"suspended": "until", "customer_id": "to", "valid": "on"}
+            # What has no message of its own beside it (the reason) goes above the form.
+            forms.merge(errors, forms.beside(forms.rename(failed, names), ("on", "until", "tariff_id", "to")))
     if errors:
         return await customers.card(
             page, customer_id, "services", form=action, values=shown, errors=errors, target=service_id
@@ -219,19 +223,19 @@ async def order_new(page: Page) -> Response:
     values: dict[str, Any] = {
         k: page.field(k) for k in ("kind", "stage", "target", "service_id", "effective_on", "note", "params")
     }
+    # Which kinds need a service or a tariff, and which stages an order starts in, the database
+    # says (catalog.place_order, the orders' constraints).
     params: dict[str, Any] = {
         "customer_id": customer_id,
-        "kind": kind if kind in ("activate", "cancel", "change_tariff", "change_params") else "activate",
-        "stage": stage if stage in ("enquiry", "offer", "order") else "order",
-        "service_id": forms.parse_int(page, "service_id", errors, required=kind not in ("activate", "")),
+        "kind": kind,
+        "stage": stage,
+        "service_id": forms.parse_int(page, "service_id", errors),
         "tariff_id": int(target[2:]) if target.startswith("t:") and target[2:].isdigit() else None,
         "bundle_id": int(target[2:]) if target.startswith("b:") and target[2:].isdigit() else None,
         "effective_on": forms.parse_date(page, "effective_on", errors, required=True),
         "note": forms.text(page, "note"),
         "params": Jsonb({}),
     }
-    if params["kind"] in ("activate", "change_tariff") and not (params["tariff_id"] or params["bundle_id"]):
-        errors.fields["target"] = page._("Choose a tariff or a bundle.")
     if params["kind"] == "change_params":
         pairs = [line.split("=", 1) for line in values["params"].splitlines() if "=" in line]
         params["params"] = Jsonb({k.strip(): v.strip() for k, v in pairs})
@@ -253,21 +257,18 @@ async def order_advance(page: Page) -> Response:
     stage = page.field("stage")
     note = forms.text(page, "note")
     errors = FormErrors()
-    if stage == "rejected" and not note:
-        errors.fields["note"] = page._("Say why the order is rejected.")
-    result = None
-    if not errors:
-        owner = await web.fetch_value(
-            page.conn, "select customer_id from catalog.orders where id = %s", [order_id]
+    owner = await web.fetch_value(
+        page.conn, "select customer_id from catalog.orders where id = %s", [order_id]
+    )
+    if owner != customer_id:
+        return forms.not_found(page, page._("This order does not exist."))
+    # A rejection needs its reason: catalog.advance_order says so beside the note.
+    result, failed = await page.attempt(
+        lambda: web.fetch_value(
+            page.conn, "select catalog.advance_order(%s, %s, %s)", [order_id, stage, note]
         )
-        if owner != customer_id:
-            return forms.not_found(page, page._("This order does not exist."))
-        result, failed = await page.attempt(
-            lambda: web.fetch_value(
-                page.conn, "select catalog.advance_order(%s, %s, %s)", [order_id, stage, note]
-            )
-        )
-        forms.merge(errors, failed)
+    )
+    forms.merge(errors, forms.rename(failed, {"reject_reason": "note"}) if failed else None)
     if errors:
         return await customers.card(
             page,
@@ -302,9 +303,10 @@ async def order_list(page: Page) -> Response:
     """Orders across customers: the open ones by default, or all."""
     every = page.request.query_params.get("all") == "1"
     before = page.request.query_params.get("before", "")
+    # Open: the stages before an order is carried out, rejected or cancelled (orders_stage_idx).
     stages = ["enquiry", "offer", "order", "accepted"]
     if every:
-        stages += ["rejected", "cancelled", "done"]
+        stages = list(web.RULES.choices("catalog.orders.stage"))
     rows = await web.fetch_all(
         page.conn, OPEN_ORDERS_SQL, {"stages": stages, "before": int(before) if before.isdigit() else 2**62}
     )

@@ -49,7 +49,7 @@ def _values(page: Page, errors: FormErrors) -> dict[str, Any]:
     values["class_id"] = forms.parse_int(page, "class_id", errors)
     values["min_value"] = forms.parse_decimal(page, "min_value", errors)
     values["max_value"] = forms.parse_decimal(page, "max_value", errors)
-    values["position"] = forms.parse_int(page, "position", errors) or 100
+    values["position"] = forms.int_or_default(page, "position", errors, "crm.parameter_definitions.position")
     values["choices_text"] = page.field("choices")
     choices = [c.strip() for c in values["choices_text"].replace("\n", ",").split(",") if c.strip()]
     values["choices"] = choices if values["type"] == "choice" else None

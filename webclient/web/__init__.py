@@ -12,13 +12,15 @@ card): resuming the session, switching the role and calling the function go to t
 statement, which in autocommit is the transaction, so a page view costs one round trip.
 
 By concern: ``pool`` (the pool and query helpers), ``templates`` (Jinja, compiled per language),
-``errors`` (database errors as form messages), ``tokens`` (cookies, CSRF and session tokens),
-``request`` (the logged-in request: ``User``, ``View``, ``Page``, ``staff_page``, ``staff_view``,
-redirects, flash) and ``middleware`` (security headers). Every name is also here, as ``web.<name>``.
+``errors`` (database errors as form messages, and input with a NUL character refused),
+``rules`` (what the database allows in each column, read from its constraints), ``tokens``
+(cookies, CSRF and session tokens), ``request`` (the logged-in request: ``User``, ``View``,
+``Page``, ``staff_page``, ``staff_view``, redirects, flash) and ``middleware`` (security
+headers). Every name is also here, as ``web.<name>``.
 """
 
 from webclient import i18n
-from webclient.web.errors import FormErrors, errors_from
+from webclient.web.errors import FormErrors, RefuseNul, errors_from
 from webclient.web.middleware import SecurityHeaders
 from webclient.web.pool import (
     Conn,
@@ -48,6 +50,7 @@ from webclient.web.request import (
     staff_page,
     staff_view,
 )
+from webclient.web.rules import RULES, Rules, load_rules
 from webclient.web.templates import ROOT, STATIC_DIR, TEMPLATE_DIR, Templates, history_url
 from webclient.web.tokens import (
     FLASH_COOKIE,
@@ -64,6 +67,7 @@ __all__ = [
     "LANG_COOKIE",
     "LOGIN_CSRF_COOKIE",
     "RESUME_SQL",
+    "RULES",
     "ROOT",
     "SESSION_COOKIE",
     "STAFF_RESUME_SQL",
@@ -74,6 +78,8 @@ __all__ = [
     "FormErrors",
     "Handler",
     "Page",
+    "RefuseNul",
+    "Rules",
     "SecurityHeaders",
     "Templates",
     "User",
@@ -88,6 +94,7 @@ __all__ = [
     "forbidden",
     "history_url",
     "i18n",
+    "load_rules",
     "login_redirect",
     "make_pool",
     "new_token",
