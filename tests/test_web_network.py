@@ -154,7 +154,7 @@ def test_device_list_searches_by_name_serial_ip_and_mac(
 def test_device_list_pages_by_keyset(client: TestClient, admin: psycopg.Connection, net: Net) -> None:
     for i in range(55):
         admin.execute("insert into net.devices (name) values (%s)", [f"wn-page-{net.sfx}-{i:02d}"])
-    login_as(client, admin, ["report"], prefix="wn")
+    login_as(client, admin, ["support"], prefix="wn")
     first = client.get("/network/devices", params={"q": f"wn-page-{net.sfx}"})
     assert f"wn-page-{net.sfx}-49" in first.text and f"wn-page-{net.sfx}-50" not in first.text
     link = re.search(r'href="(/network/devices\?[^"]*after_id[^"]*)"', first.text)
@@ -515,7 +515,7 @@ def test_moving_a_cpe_out_of_the_customer_store_detaches_it(
 def test_map_and_geographic_view_draw_the_network(
     client: TestClient, admin: psycopg.Connection, net: Net
 ) -> None:
-    login_as(client, admin, ["report"], prefix="wn")
+    login_as(client, admin, ["support"], prefix="wn")
     page = client.get("/network/map")
     assert page.status_code == 200
     svg = page.text.split('<svg class="topology"')[1].split("</svg>")[0]
@@ -680,3 +680,61 @@ def test_forms_say_saved_only_when_something_changed(
     )
     gone = client.post(f"/network/devices/{device}/links/999999999/delete", data={"csrf": csrf})
     assert flash(gone.text) == "This device has no such link: nothing was removed."
+
+
+def test_stores_page_counts_what_each_store_holds_as_devices_move(
+    client: TestClient, admin: psycopg.Connection, net: Net
+) -> None:
+    store = _one(admin, "select tests.net_store('warehouse', %s)", [f"WN counted {net.sfx}"])
+    car = _one(admin, "select tests.net_store('technician', %s)", [f"WN car {net.sfx}"])
+    model = _one(
+        admin,
+        "insert into net.device_models (manufacturer, model, kind) values ('Zyxel', %s, 'cpe') returning id",
+        [f"counted {net.sfx}"],
+    )
+    csrf = login_as(client, admin, ["technician"], prefix="wn")
+    serials = [f"WNC{net.sfx}{i}".upper() for i in range(4)]
+    client.post(
+        f"/network/stores/{store}/stock-in",
+        data={"csrf": csrf, "model_id": str(model), "serials": "\n".join(serials)},
+    )
+    admin.execute("update net.devices set state = 'faulty' where serial_no = %s", [serials[0]])
+    client.post(
+        f"/network/stores/{store}/move", data={"csrf": csrf, "device": serials[1], "store_id": str(car)}
+    )
+
+    def row(name: str) -> tuple[str, str]:
+        listing = client.get("/network/stores").text
+        cells = re.findall(r'<td class="num">([^<]*)</td>', listing.split(name)[1].split("</tr>")[0])
+        return cells[0], cells[1]
+
+    assert row(f"WN counted {net.sfx}") == ("3", "1")  # devices, of them faulty
+    assert row(f"WN car {net.sfx}") == ("1", "")
+    summary = client.get(f"/network/stores/{store}").text
+    assert f'counted {net.sfx}</span><span class="tile-value">3<' in summary
+    # The counts agree with the devices everywhere in the database.
+    wrong = admin.execute(
+        "select count(*) from (select store_id, model_id, state, count(*) as n from net.devices"
+        " where store_id is not null group by 1, 2, 3) d"
+        " full join (select * from net.store_stock where devices <> 0) k"
+        " on k.store_id = d.store_id and k.model_id is not distinct from d.model_id and k.state = d.state"
+        " where d.n is distinct from k.devices"
+    ).fetchone()
+    assert wrong == (0,)
+
+
+def test_map_draws_the_first_customer_devices_of_a_device_and_links_to_the_rest(
+    client: TestClient, admin: psycopg.Connection, net: Net
+) -> None:
+    ap = _one(admin, "select tests.net_make_device(%s, %s, 'ap')", [f"wn-busy-ap-{net.sfx}", net.agg])
+    admin.execute(
+        "insert into net.devices (name, role, state, parent_device_id)"
+        " select 'wn-many-' || lpad(g::text, 2, '0'), 'customer', 'active', %s from generate_series(1, 15) g",
+        [ap],
+    )
+    login_as(client, admin, ["technician"], prefix="wn")
+    svg = client.get("/network/map", params={"cpe": "1"}).text.split('<svg class="topology"')[1]
+    drawn = re.findall(r"wn-many-(\d\d)", svg)
+    assert sorted(set(drawn)) == [f"{g:02d}" for g in range(1, 13)]  # the first twelve by name
+    assert f'href="/network/devices/{ap}#topology"' in svg  # the rest: on the device's card
+    assert f'href="/network/devices/{net.cpe}"' in svg  # a device with one CPE draws it

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
-from webclient.staff import forms
+from webclient.staff import counts, forms
 from webclient.staff.forms import collect
 from webclient.web import FormErrors, Page
 
@@ -153,9 +153,7 @@ PRODUCT_SQL = """
 select to_jsonb(p) || jsonb_build_object('class_name', k.name, 'operator_name', o.name, 'currency', o.currency)
          as product,
        coalesce((select jsonb_agg(to_jsonb(t) || jsonb_build_object(
-                   'price', (select to_jsonb(tp) from catalog.tariff_price(t.id, current_date) tp),
-                   'services', (select count(*) from crm.service_tariffs st where st.tariff_id = t.id
-                                 and st.valid @> current_date))
+                   'price', (select to_jsonb(tp) from catalog.tariff_price(t.id, current_date) tp))
                  order by t.position, t.name) from catalog.tariffs t where t.product_id = p.id), '[]') as tariffs,
        coalesce((select jsonb_agg(jsonb_build_object('id', k2.id, 'name', k2.name) order by k2.name)
                    from catalog.classes k2), '[]') as classes
@@ -163,6 +161,13 @@ select to_jsonb(p) || jsonb_build_object('class_name', k.name, 'operator_name', 
   join catalog.classes k on k.id = p.class_id
   join crm.operators o on o.id = p.operator_id
  where p.id = %s
+"""
+# The services on each tariff today: exact up to counts.CAP, above it estimated (a tariff may
+# carry half a million), by catalog.tariff_services.
+TARIFF_SERVICES_SQL = """
+select t.id, s.services, s.estimated
+  from catalog.tariffs t cross join lateral catalog.tariff_services(t.id) s
+ where t.product_id = %s
 """
 
 
@@ -177,6 +182,12 @@ async def _product_page(
     data = await web.fetch_one(page.conn, PRODUCT_SQL, [product_id])
     if data is None:
         return forms.not_found(page, page._("This product does not exist."))
+    services = {
+        r["id"]: counts.shown(r["services"], r["estimated"])
+        for r in await web.fetch_all(page.conn, TARIFF_SERVICES_SQL, [product_id])
+    }
+    for tariff in data["tariffs"]:
+        tariff["services"] = services[tariff["id"]]
     return page.render(
         "catalogue_product.html",
         {**data, "form": form, "values": values or data["product"], "errors": errors or FormErrors()},
@@ -197,23 +208,31 @@ async def product(page: Page) -> Response:
         vat_class=page.field("vat_class") or "standard",
         active=page.checked("active"),
     )
+    done = None
     if not errors:
-        forms.merge(
-            errors,
-            (
-                await page.attempt(
-                    lambda: page.conn.execute(
-                        "update catalog.products set code = %(code)s, name = %(name)s, class_id = %(class_id)s,"
-                        " price_mode = %(price_mode)s, vat_class = %(vat_class)s, invoice_text = %(invoice_text)s,"
-                        " description = %(description)s, active = %(active)s where id = %(id)s",
-                        values,
-                    )
-                )
-            )[1],
-        )
-    if errors:
+        done, failed = await page.attempt(lambda: web.fetch_one(page.conn, PRODUCT_UPDATE_SQL, values))
+        forms.merge(errors, failed)
+    if errors or done is None:
         return await _product_page(page, product_id, form="product", values=values, errors=errors)
-    return web.redirect(f"/catalogue/products/{product_id}", page._("Changes saved."))
+    if not done["found"]:
+        return forms.not_found(page, page._("This product does not exist."))
+    message = "Changes saved." if done["changed"] else forms.NOTHING_CHANGED
+    return web.redirect(f"/catalogue/products/{product_id}", page._(message))
+
+
+PRODUCT_UPDATE_SQL = """
+with u as (
+  update catalog.products
+     set code = %(code)s, name = %(name)s, class_id = %(class_id)s, price_mode = %(price_mode)s,
+         vat_class = %(vat_class)s, invoice_text = %(invoice_text)s, description = %(description)s, active = %(active)s
+   where id = %(id)s
+     and (code, name, class_id, price_mode, vat_class, invoice_text, description, active)
+         is distinct from (%(code)s::text, %(name)s::text, %(class_id)s::bigint, %(price_mode)s::text,
+                           %(vat_class)s::text, %(invoice_text)s::text, %(description)s::text, %(active)s::boolean)
+  returning 1
+)
+select exists (select from u) as changed, exists (select from catalog.products where id = %(id)s) as found
+"""
 
 
 async def tariff_add(page: Page) -> Response:
@@ -329,22 +348,40 @@ async def tariff(page: Page) -> Response:
         active=page.checked("active"),
     )
     values.update(forms.parameter_values(page, defs))
+    changed = None
+    params_changed = _parameters_changed(data["params"], defs, values)
     if not errors:
         async with page.conn.transaction():
-            await collect(
-                page,
-                errors,
-                lambda: page.conn.execute(
-                    "update catalog.tariffs set code = %(code)s, name = %(name)s, description = %(description)s,"
-                    " position = %(position)s, active = %(active)s where id = %(id)s",
-                    values,
-                ),
+            changed = await collect(
+                page, errors, lambda: web.fetch_value(page.conn, TARIFF_UPDATE_SQL, values)
             )
-            await forms.save_parameters(page, errors, "tariff", tariff_id, defs, values)
+            if params_changed:
+                await forms.save_parameters(page, errors, "tariff", tariff_id, defs, values)
             forms.all_or_nothing(errors)
     if errors:
         return await _tariff_page(page, tariff_id, form="tariff", values=values, errors=errors)
-    return web.redirect(f"/catalogue/tariffs/{tariff_id}", page._("Changes saved."))
+    message = "Changes saved." if changed is not None or params_changed else forms.NOTHING_CHANGED
+    return web.redirect(f"/catalogue/tariffs/{tariff_id}", page._(message))
+
+
+TARIFF_UPDATE_SQL = """
+update catalog.tariffs
+   set code = %(code)s, name = %(name)s, description = %(description)s, position = %(position)s, active = %(active)s
+ where id = %(id)s
+   and (code, name, description, position, active)
+       is distinct from (%(code)s::text, %(name)s::text, %(description)s::text, %(position)s::integer,
+                         %(active)s::boolean)
+returning id
+"""
+
+
+def _parameters_changed(current: dict[str, Any], defs: list[dict[str, Any]], values: dict[str, Any]) -> bool:
+    """Whether the form gives any parameter a value other than the one saved (an unset yes/no is no)."""
+    for d in defs:
+        saved = current.get(d["code"]) or ("false" if d["type"] == "boolean" else "")
+        if (values[f"p_{d['code']}"] or "") != saved:
+            return True
+    return False
 
 
 async def price_add(page: Page) -> Response:
@@ -416,16 +453,26 @@ async def bundle(page: Page) -> Response:
         return await _bundle_page(page, bundle_id)
     values: dict[str, Any] = {k: forms.text(page, k) for k in ("code", "name", "description")}
     values.update(id=bundle_id, active=page.checked("active"))
-    _, failed = await page.attempt(
-        lambda: page.conn.execute(
-            "update catalog.bundles set code = %(code)s, name = %(name)s, description = %(description)s,"
-            " active = %(active)s where id = %(id)s",
-            values,
-        )
-    )
-    if failed:
+    done, failed = await page.attempt(lambda: web.fetch_one(page.conn, BUNDLE_UPDATE_SQL, values))
+    if failed or done is None:
         return await _bundle_page(page, bundle_id, form="bundle", values=values, errors=failed)
-    return web.redirect(f"/catalogue/bundles/{bundle_id}", page._("Changes saved."))
+    if not done["found"]:
+        return forms.not_found(page, page._("This bundle does not exist."))
+    message = "Changes saved." if done["changed"] else forms.NOTHING_CHANGED
+    return web.redirect(f"/catalogue/bundles/{bundle_id}", page._(message))
+
+
+BUNDLE_UPDATE_SQL = """
+with u as (
+  update catalog.bundles
+     set code = %(code)s, name = %(name)s, description = %(description)s, active = %(active)s
+   where id = %(id)s
+     and (code, name, description, active)
+         is distinct from (%(code)s::text, %(name)s::text, %(description)s::text, %(active)s::boolean)
+  returning 1
+)
+select exists (select from u) as changed, exists (select from catalog.bundles where id = %(id)s) as found
+"""
 
 
 async def bundle_item_add(page: Page) -> Response:
@@ -457,8 +504,10 @@ async def bundle_item_add(page: Page) -> Response:
 
 async def bundle_item_remove(page: Page) -> Response:
     bundle_id = int(page.request.path_params["id"])
-    await page.conn.execute(
-        "delete from catalog.bundle_items where id = %s and bundle_id = %s",
+    removed = await web.fetch_value(
+        page.conn,
+        "delete from catalog.bundle_items where id = %s and bundle_id = %s returning id",
         [int(page.request.path_params["iid"]), bundle_id],
     )
-    return web.redirect(f"/catalogue/bundles/{bundle_id}", page._("Item removed."))
+    message = "Item removed." if removed is not None else "This bundle has no such item: nothing was removed."
+    return web.redirect(f"/catalogue/bundles/{bundle_id}", page._(message))

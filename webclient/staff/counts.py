@@ -39,8 +39,13 @@ async def count(
 ) -> dict[str, Any]:
     """What to show for a capped count: the number itself below the cap, else the estimate."""
     if counted <= CAP:
-        return {"n": counted, "about": False}
-    return {"n": max(rounded(await estimate(conn, rows, params)), CAP + 1), "about": True}
+        return shown(counted, False)
+    return shown(max(await estimate(conn, rows, params), CAP + 1), True)
+
+
+def shown(n: int, estimated: bool) -> dict[str, Any]:
+    """A count for the templates (``_counts.html``): an estimate is rounded and shown as "about N"."""
+    return {"n": rounded(n) if estimated else n, "about": estimated}
 
 
 async def each(

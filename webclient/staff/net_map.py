@@ -16,6 +16,7 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
+from webclient.staff import counts
 from webclient.staff.network import MEDIA
 from webclient.web import Page
 
@@ -39,6 +40,7 @@ class Node:
     site: str | None
     parent: int | None
     medium: str | None = None  # of the link to the parent
+    more_of: int | None = None  # stands for the CPEs of this device that are not drawn
     speed: int | None = None
     children: list[Node] = field(default_factory=list)
     x: float = 0.0
@@ -96,6 +98,7 @@ def layout(rows: list[dict[str, Any]], extra_links: list[dict[str, Any]] | None 
             parent=r.get("parent_id"),
             medium=r.get("medium"),
             speed=r.get("speed_mbps"),
+            more_of=r.get("more_of"),
         )
         for r in rows
     }
@@ -265,51 +268,114 @@ def geo_view(
 # ---------------------------------------------------------------------------------------------
 # Pages
 
+# The operator's devices (a few thousand at most: the partial index devices_operator_idx); the
+# link to each one's parent is found among the operator's links (LINKS_SQL, parent_links).
+# Customer devices are not read here: a million CPEs cannot be drawn.
 DEVICES_SQL = """
 select d.id, d.name, coalesce(m.kind, 'other') as kind, d.role, d.is_core, s.code as site,
-       d.parent_device_id as parent_id, l.medium, l.speed_mbps
+       d.parent_device_id as parent_id, d.parent_interface_id
   from net.devices d
   left join net.device_models m on m.id = d.model_id
   left join net.sites s on s.id = d.site_id
-  left join lateral (
-    select k.medium, k.speed_mbps from net.links k
-      join net.interfaces i on i.id in (k.a_interface_id, k.b_interface_id) and i.device_id = d.id
-     where d.parent_interface_id in (k.a_interface_id, k.b_interface_id)
-     limit 1
-  ) l on true
- where d.state in ('active', 'faulty')
-   and (%(cpe)s or d.role = 'operator')
+ where d.role = 'operator' and d.state in ('active', 'faulty')
    and (%(site)s::bigint is null or d.site_id = %(site)s)
  order by d.id
 """
 
-# Links between devices that are not the parent relation (rings, backup paths).
-EXTRA_LINKS_SQL = """
-select ia.device_id as a_device_id, ib.device_id as b_device_id, k.medium, k.speed_mbps
-  from net.links k
-  join net.interfaces ia on ia.id = k.a_interface_id
-  join net.interfaces ib on ib.id = k.b_interface_id
-  join net.devices da on da.id = ia.device_id
-  join net.devices db on db.id = ib.device_id
- where da.role = 'operator' and db.role = 'operator' and ia.device_id <> ib.device_id
+# The first CPEs below each operator device drawn, in name order (devices_parent_name_idx): one
+# more than is drawn, to know that there are more; at most CPE_LIMIT in all, which ends the scan
+# early (no ORDER BY over all of them: the nested loop walks the devices in the array's order).
+CPES_SQL = """
+select c.id, c.name, coalesce(m.kind, 'cpe') as kind, c.role, c.is_core, null::text as site,
+       c.parent_device_id as parent_id, l.medium, l.speed_mbps, c.n
+  from unnest(%(parents)s::bigint[]) as p (id)
+  cross join lateral (
+    select c.*, row_number() over (order by c.name, c.id) as n
+      from net.devices c
+     where c.parent_device_id = p.id and c.role = 'customer' and c.state in ('active', 'faulty')
+     order by c.name, c.id
+     limit %(per_parent)s + 1
+  ) c
+  left join net.device_models m on m.id = c.model_id
+  left join lateral (
+    select k.medium, k.speed_mbps from net.interfaces i
+      join net.links k on least(k.a_interface_id, k.b_interface_id) = least(i.id, c.parent_interface_id)
+                      and greatest(k.a_interface_id, k.b_interface_id) = greatest(i.id, c.parent_interface_id)
+     where i.device_id = c.id
+     limit 1
+  ) l on true
+ limit %(limit)s
+"""
+CPES_PER_PARENT = 12  # a node below them says that there are more (and links to the device)
+CPE_LIMIT = 600
+
+# The links between the operator's devices (net.links.operator_link, its own index), not the
+# million links of customers' devices: the parent relations among them and the others (rings,
+# backup paths) that the map draws apart.
+LINKS_SQL = """
+select x.a_interface_id, x.b_interface_id, x.a_device_id, x.b_device_id, x.medium, x.speed_mbps
+  from (select k.a_interface_id, k.b_interface_id,
+               (select i.device_id from net.interfaces i where i.id = k.a_interface_id) as a_device_id,
+               (select i.device_id from net.interfaces i where i.id = k.b_interface_id) as b_device_id,
+               k.medium, k.speed_mbps
+          from net.links k
+         where k.operator_link) x
+ where x.a_device_id <> x.b_device_id
 """
 
+
+def parent_links(rows: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+    """Give each device the medium and speed of the link from its parent's interface to it."""
+    by_end: dict[tuple[int, int], dict[str, Any]] = {}
+    for k in links:
+        by_end[(k["a_interface_id"], k["b_device_id"])] = k
+        by_end[(k["b_interface_id"], k["a_device_id"])] = k
+    for row in rows:
+        link = by_end.get((row["parent_interface_id"], row["id"])) if row["parent_interface_id"] else None
+        row["medium"], row["speed_mbps"] = (link["medium"], link["speed_mbps"]) if link else (None, None)
+
+
+# Operator devices counted (a few thousand, by the partial index); CPEs from the customer
+# store's stock (net.store_stock), not by counting a million devices.
 COUNTS_SQL = """
-select count(*) filter (where role = 'operator') as operator_devices,
-       count(*) filter (where role = 'customer' and store_id is not distinct from net.customer_store()) as cpes
-  from net.devices where state <> 'retired'
+select (select count(*) from net.devices where role = 'operator' and state <> 'retired') as operator_devices,
+       (select coalesce(sum(devices), 0) from net.store_stock
+         where store_id = net.customer_store() and state <> 'retired') as cpes
 """
 
 SITES_SQL = "select id, code, name from net.sites where active order by code"
+
+
+def with_more(cpes: list[dict[str, Any]], per_parent: int) -> list[dict[str, Any]]:
+    """The CPEs to draw: below a device with more than ``per_parent`` of them, the first ones and
+    a node that stands for the rest (it links to the device's card)."""
+    out: list[dict[str, Any]] = []
+    for row in cpes:
+        if row["n"] > per_parent:
+            parent = row["parent_id"]
+            out.append({**row, "id": -parent, "name": "…", "kind": "more", "more_of": parent})
+        else:
+            out.append(row)
+    return out
 
 
 async def topology(page: Page) -> Response:
     show_cpe = page.request.query_params.get("cpe") == "1"
     site_raw = page.request.query_params.get("site", "")
     site = int(site_raw) if site_raw.isdigit() else None
-    rows = await web.fetch_all(page.conn, DEVICES_SQL, {"cpe": show_cpe, "site": site})
-    extra = await web.fetch_all(page.conn, EXTRA_LINKS_SQL)
-    drawing = layout(rows, extra)
+    rows = await web.fetch_all(page.conn, DEVICES_SQL, {"site": site})
+    links = await web.fetch_all(page.conn, LINKS_SQL)
+    parent_links(rows, links)
+    cpes_cut = False
+    if show_cpe and rows:
+        cpes = await web.fetch_all(
+            page.conn,
+            CPES_SQL,
+            {"parents": [r["id"] for r in rows], "per_parent": CPES_PER_PARENT, "limit": CPE_LIMIT},
+        )
+        cpes_cut = len(cpes) >= CPE_LIMIT
+        rows.extend(with_more(cpes, CPES_PER_PARENT))
+    drawing = layout(rows, links)
     return page.render(
         "network_map.html",
         {
@@ -318,6 +384,8 @@ async def topology(page: Page) -> Response:
             "node_h": NODE_H,
             "short": short,
             "show_cpe": show_cpe,
+            "cpes_cut": cpes_cut,
+            "cpes_per_parent": CPES_PER_PARENT,
             "site": site,
             "sites": await web.fetch_all(page.conn, SITES_SQL),
             "counts": await web.fetch_one(page.conn, COUNTS_SQL),
@@ -328,29 +396,35 @@ async def topology(page: Page) -> Response:
 
 GEO_SITES_SQL = """
 select s.id, s.code, s.name, s.kind, s.city, s.latitude, s.longitude,
-       (select count(*) from net.devices d where d.site_id = s.id and d.state <> 'retired') as devices
+       (select count(*) from (select from net.devices d where d.site_id = s.id and d.state <> 'retired' limit 1001) as capped) as devices
   from net.sites s
  where s.active
  order by s.code
 """
+SITE_DEVICES = "net.devices where site_id = %s and state <> 'retired'"
 
-# Sites linked where devices at them are linked (parent relations are links too).
+# Sites linked where the operator's devices at them are linked (parent relations are links too):
+# the operator's links only (net.links.operator_link), not every customer device's.
 GEO_PAIRS_SQL = """
-select least(da.site_id, db.site_id) as a_site_id, greatest(da.site_id, db.site_id) as b_site_id,
-       (array_agg(k.medium order by case k.medium when 'fibre' then 0 when 'radio' then 1 else 2 end))[1] as medium,
+select least(x.a_site_id, x.b_site_id) as a_site_id, greatest(x.a_site_id, x.b_site_id) as b_site_id,
+       (array_agg(x.medium order by case x.medium when 'fibre' then 0 when 'radio' then 1 else 2 end))[1] as medium,
        count(*) as links
-  from net.links k
-  join net.interfaces ia on ia.id = k.a_interface_id
-  join net.interfaces ib on ib.id = k.b_interface_id
-  join net.devices da on da.id = ia.device_id
-  join net.devices db on db.id = ib.device_id
- where da.site_id <> db.site_id
+  from (select (select d.site_id from net.interfaces i join net.devices d on d.id = i.device_id
+                 where i.id = k.a_interface_id) as a_site_id,
+               (select d.site_id from net.interfaces i join net.devices d on d.id = i.device_id
+                 where i.id = k.b_interface_id) as b_site_id,
+               k.medium
+          from net.links k
+         where k.operator_link) x
+ where x.a_site_id <> x.b_site_id
  group by 1, 2
 """
 
 
 async def geo(page: Page) -> Response:
-    sites = await web.fetch_all(page.conn, GEO_SITES_SQL)
+    sites = await counts.each(
+        page.conn, await web.fetch_all(page.conn, GEO_SITES_SQL), "devices", SITE_DEVICES, "id"
+    )
     pairs = await web.fetch_all(page.conn, GEO_PAIRS_SQL)
     view = geo_view(sites, pairs)
     return page.render(

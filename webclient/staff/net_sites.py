@@ -8,18 +8,20 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
-from webclient.staff import forms
+from webclient.staff import counts, forms
 from webclient.web import FormErrors, Page
 
 KINDS = ("core", "pop", "provozovna", "tower", "cabinet", "datacenter")
 FIELDS = ("code", "name", "kind", "street", "house_no", "city", "zip", "latitude", "longitude", "note")
 
+# Devices per site counted up to a cap (a site whose CPEs are counted there may hold thousands).
 LIST_SQL = """
 select s.id, s.code, s.name, s.kind, s.city, s.street, s.house_no, s.latitude, s.longitude, s.active,
-       (select count(*) from net.devices d where d.site_id = s.id and d.state <> 'retired') as devices
+       (select count(*) from (select from net.devices d where d.site_id = s.id and d.state <> 'retired' limit 1001) as capped) as devices
   from net.sites s
  order by s.active desc, s.code
 """
+SITE_DEVICES = "net.devices where site_id = %s and state <> 'retired'"
 
 SITE_SQL = "select * from net.sites where id = %s"
 
@@ -65,6 +67,11 @@ update net.sites
        city = %(city)s, zip = %(zip)s, latitude = %(latitude)s::numeric, longitude = %(longitude)s::numeric,
        note = %(note)s, active = %(active)s
  where id = %(id)s
+   and (code, name, kind, street, house_no, city, zip, latitude, longitude, note, active)
+       is distinct from (%(code)s::text, %(name)s::text, %(kind)s::text, %(street)s::text, %(house_no)s::text,
+                         %(city)s::text, %(zip)s::text, %(latitude)s::numeric, %(longitude)s::numeric,
+                         %(note)s::text, %(active)s::boolean)
+returning id
 """
 
 
@@ -79,7 +86,10 @@ def _values(page: Page) -> dict[str, Any]:
 
 
 async def site_list(page: Page) -> Response:
-    return page.render("network_sites.html", {"sites": await web.fetch_all(page.conn, LIST_SQL)})
+    sites = await web.fetch_all(page.conn, LIST_SQL)
+    return page.render(
+        "network_sites.html", {"sites": await counts.each(page.conn, sites, "devices", SITE_DEVICES, "id")}
+    )
 
 
 async def site_new(page: Page) -> Response:
@@ -109,9 +119,10 @@ async def site_detail(page: Page) -> Response:
     errors = FormErrors()
     if page.form is not None:
         values = {**_values(page), "id": site_id}
-        _, failed = await page.attempt(lambda: page.conn.execute(UPDATE_SQL, values))
+        changed, failed = await page.attempt(lambda: web.fetch_value(page.conn, UPDATE_SQL, values))
         if failed is None:
-            return web.redirect(f"/network/sites/{site_id}", page._("Changes saved."))
+            message = "Changes saved." if changed is not None else forms.NOTHING_CHANGED
+            return web.redirect(f"/network/sites/{site_id}", page._(message))
         errors = failed
     return page.render(
         "network_site.html",

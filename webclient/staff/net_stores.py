@@ -15,15 +15,15 @@ from webclient.web import FormErrors, Page
 
 KINDS = ("warehouse", "technician", "customer", "service", "scrap")
 
+# Counts from net.store_stock (kept by triggers on net.devices), not from a million devices.
 LIST_SQL = """
 select st.id, st.name, st.kind, st.active, s.id as site_id, s.code as site_code, u.full_name as technician,
-       count(d.id) as devices,
-       count(d.id) filter (where d.state = 'faulty') as faulty
+       coalesce(c.devices, 0) as devices, coalesce(c.faulty, 0) as faulty
   from net.stores st
   left join net.sites s on s.id = st.site_id
   left join auth.users u on u.id = st.technician_id
-  left join net.devices d on d.store_id = st.id
- group by st.id, s.id, u.full_name
+  left join (select k.store_id, sum(k.devices) as devices, sum(k.devices) filter (where k.state = 'faulty') as faulty
+               from net.store_stock k group by k.store_id) c on c.store_id = st.id
  order by st.active desc, array_position(array['warehouse', 'technician', 'customer', 'service', 'scrap'], st.kind),
           st.name
 """
@@ -55,22 +55,25 @@ select d.id, d.name, d.serial_no, d.state, m.manufacturer, m.model, m.kind as mo
 """
 
 SUMMARY_SQL = """
-select m.manufacturer, m.model, count(*) as devices
-  from net.devices d left join net.device_models m on m.id = d.model_id
- where d.store_id = %s
+select m.manufacturer, m.model, sum(k.devices) as devices
+  from net.store_stock k left join net.device_models m on m.id = k.model_id
+ where k.store_id = %s
  group by m.manufacturer, m.model
- order by count(*) desc
+having sum(k.devices) > 0
+ order by sum(k.devices) desc
 """
 
+# The last movements in or out: the newest of each direction by its index, then the newest of both.
 MOVEMENTS_SQL = """
 select m.id, m.kind, m.moved_at, m.note, m.service_id, d.id as device_id, d.name as device_name, d.serial_no,
        fs.id as from_id, fs.name as from_store, ts.id as to_id, ts.name as to_store, u.full_name as user_name
-  from net.stock_movements m
+  from (select * from (select * from net.stock_movements where from_store_id = %(id)s order by id desc limit 100) o
+        union
+        select * from (select * from net.stock_movements where to_store_id = %(id)s order by id desc limit 100) i) m
   join net.devices d on d.id = m.device_id
   left join net.stores fs on fs.id = m.from_store_id
   left join net.stores ts on ts.id = m.to_store_id
   left join auth.users u on u.id = m.user_id
- where m.from_store_id = %(id)s or m.to_store_id = %(id)s
  order by m.id desc
  limit 100
 """

@@ -8,19 +8,22 @@ from typing import Any
 from starlette.responses import Response
 
 from webclient import web
-from webclient.staff import forms
+from webclient.staff import counts, forms
 from webclient.web import FormErrors, Page
 
 ENTITIES = ("customer", "tariff", "service", "device")
 TYPES = ("text", "number", "date", "boolean", "choice", "ip", "mac")
 
+# Values of each definition counted up to counts.CAP (a parameter of every customer has a million):
+# above it the page shows the planner's estimate (VALUES).
 LIST_SQL = """
 select d.*, k.name as class_name,
-       (select count(*) from crm.parameter_values v where v.definition_id = d.id) as used
+       (select count(*) from (select from crm.parameter_values v where v.definition_id = d.id limit 1001) as capped) as used
   from crm.parameter_definitions d
   left join catalog.classes k on k.id = d.class_id
  order by d.entity, k.name nulls first, d.position, d.name
 """
+VALUES = "crm.parameter_values where definition_id = %s"
 
 INSERT_SQL = """
 insert into crm.parameter_definitions (entity, class_id, code, name, type, choices, required, pattern, min_value,
@@ -29,13 +32,24 @@ values (%(entity)s, %(class_id)s, %(code)s, %(name)s, %(type)s, %(choices)s, %(r
         %(min_value)s, %(max_value)s, %(unit)s, %(default_value)s, %(show_in_lists)s, %(position)s, %(active)s)
 """
 
+# Changes only a definition that differs; says whether it changed it and whether it exists.
 UPDATE_SQL = """
-update crm.parameter_definitions
-   set class_id = %(class_id)s, name = %(name)s, type = %(type)s, choices = %(choices)s, required = %(required)s,
-       pattern = %(pattern)s, min_value = %(min_value)s, max_value = %(max_value)s, unit = %(unit)s,
-       default_value = %(default_value)s, show_in_lists = %(show_in_lists)s, position = %(position)s,
-       active = %(active)s
- where id = %(id)s
+with u as (
+  update crm.parameter_definitions
+     set class_id = %(class_id)s, name = %(name)s, type = %(type)s, choices = %(choices)s, required = %(required)s,
+         pattern = %(pattern)s, min_value = %(min_value)s, max_value = %(max_value)s, unit = %(unit)s,
+         default_value = %(default_value)s, show_in_lists = %(show_in_lists)s, position = %(position)s,
+         active = %(active)s
+   where id = %(id)s
+     and (class_id, name, type, choices, required, pattern, min_value, max_value, unit, default_value, show_in_lists,
+          position, active)
+         is distinct from (%(class_id)s::bigint, %(name)s::text, %(type)s::text, %(choices)s::text[],
+                           %(required)s::boolean, %(pattern)s::text, %(min_value)s::numeric, %(max_value)s::numeric,
+                           %(unit)s::text, %(default_value)s::text, %(show_in_lists)s::boolean,
+                           %(position)s::integer, %(active)s::boolean)
+  returning 1
+)
+select exists (select from u) as changed, exists (select from crm.parameter_definitions where id = %(id)s) as found
 """
 
 
@@ -68,7 +82,7 @@ async def _page(
     errors: FormErrors | None = None,
     target: int | None = None,
 ) -> Response:
-    rows = await web.fetch_all(page.conn, LIST_SQL)
+    rows = await counts.each(page.conn, await web.fetch_all(page.conn, LIST_SQL), "used", VALUES, "id")
     classes = await web.fetch_all(page.conn, "select id, name from catalog.classes order by name")
     edit = page.request.query_params.get("edit", "")
     if not form and edit.isdigit():
@@ -110,8 +124,12 @@ async def parameter_edit(page: Page) -> Response:
     definition_id = int(page.request.path_params["id"])
     errors = FormErrors()
     values = {**_values(page, errors), "id": definition_id}
+    done = None
     if not errors:
-        forms.merge(errors, (await page.attempt(lambda: page.conn.execute(UPDATE_SQL, values)))[1])
-    if errors:
+        done, failed = await page.attempt(lambda: web.fetch_one(page.conn, UPDATE_SQL, values))
+        forms.merge(errors, failed)
+    if errors or done is None:
         return await _page(page, form="edit", values=values, errors=errors, target=definition_id)
-    return web.redirect("/parameters", page._("Changes saved."))
+    if not done["found"]:
+        return forms.not_found(page, page._("This parameter does not exist."))
+    return web.redirect("/parameters", page._("Changes saved." if done["changed"] else forms.NOTHING_CHANGED))
