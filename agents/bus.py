@@ -70,7 +70,7 @@ HEARTBEAT_SQL = "select bus.heartbeat(%s, %s, %s, %s::int, %s::text[], %s::bigin
 EXTEND_SQL = "select bus.extend_lease(%s::bigint[], %s::text, %s::int)"
 # Every agent session is in the zone of the business day (the operators', crm.business_zone), as the
 # web client's are: `current_date` and the times it reads agree with crm.business_date.
-BUSINESS_ZONE_SQL = "select set_config('TimeZone', crm.business_zone(), false)"
+BUSINESS_ZONE_SQL = "select set_config('TimeZone', crm.session_zone(), false)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ Conn = AsyncConnection[Any]
 
 # Every web session is in the zone of the business day (the operators', crm.business_zone), as the
 # agents' are: `current_date` and the times pages show agree with crm.business_date.
-BUSINESS_ZONE_SQL = "select set_config('TimeZone', crm.business_zone(), false)"
+BUSINESS_ZONE_SQL = "select set_config('TimeZone', crm.session_zone(), false)"
 
 
 async def _in_business_zone(conn: Conn) -> None:
