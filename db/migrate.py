@@ -252,12 +252,17 @@ def _drop_stale(conn: psycopg.Connection) -> list[str]:
 
 
 def apply_procedures(conninfo: str, files: list[Path] | None = None) -> int:
-    """Re-apply procedures/ in one transaction as the owner; drop what the previous apply made and
-    no file makes any more (see the module's docstring). ``files`` is the whole set: what none of
-    them makes is dropped."""
+    """Re-apply procedures/ in one transaction as the owner, after making the staff group roles of
+    auth.staff_roles (as the set-up's superuser); drop what the previous apply made and no file
+    makes any more (see the module's docstring); then every mango_as_* role in use gets its groups'
+    privileges again (auth.sync_staff_roles), since the files revoke and re-grant them all.
+    ``files`` is the whole set: what none of them makes is dropped."""
+    from db.bootstrap import ensure_staff_groups
+
     files = procedure_files() if files is None else files
     with psycopg.connect(conninfo) as conn:
         with conn.transaction():
+            ensure_staff_groups(conn)
             _start_recording(conn)
             conn.execute("set local role mango_owner")
             conn.execute("set local check_function_bodies = on")
@@ -269,6 +274,8 @@ def apply_procedures(conninfo: str, files: list[Path] | None = None) -> int:
                     raise SystemExit(f"{where}: {exc}") from exc
             conn.execute("set local role none")
             _drop_stale(conn)
+            conn.execute("set local role mango_owner")
+            conn.execute("select auth.sync_staff_roles()")
     return len(files)
 
 

@@ -32,8 +32,8 @@ COLUMNS = (
 
 @pytest.fixture
 def nat(db: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """The test's transaction, keeping NAT events for 20 years (the samples are from 2025)."""
-    db.execute("select flow.set_retention(interval '20 years')")
+    """The test's transaction, keeping NAT events for 10 years, the longest period (the samples are from 2025)."""
+    db.execute("select flow.set_retention(interval '10 years')")
     yield db
 
 

@@ -235,7 +235,7 @@ end;
 $$;
 comment on function bus.claim_job(text, text[]) is 'Take the next queued job of some kinds, if it may run now.';
 revoke all on function bus.claim_job(text, text[]) from public;
-grant execute on function bus.claim_job(text, text[]) to mango_agent;
+grant execute on function bus.claim_job(text, text[]) to mango_agent_scheduler;
 
 create or replace function bus.job_progress(p_id bigint, p_progress real, p_message text)
 returns void
@@ -248,7 +248,7 @@ as $$
 $$;
 comment on function bus.job_progress(bigint, real, text) is 'Report how far a running job is.';
 revoke all on function bus.job_progress(bigint, real, text) from public;
-grant execute on function bus.job_progress(bigint, real, text) to mango_agent;
+grant execute on function bus.job_progress(bigint, real, text) to mango_agent_scheduler;
 
 create or replace function bus.finish_job(p_id bigint, p_result jsonb, p_error text default null)
 returns void
@@ -265,7 +265,7 @@ as $$
 $$;
 comment on function bus.finish_job(bigint, jsonb, text) is 'Record the result or the error of a job.';
 revoke all on function bus.finish_job(bigint, jsonb, text) from public;
-grant execute on function bus.finish_job(bigint, jsonb, text) to mango_agent;
+grant execute on function bus.finish_job(bigint, jsonb, text) to mango_agent_scheduler;
 
 create or replace function bus.cancel_job(p_id bigint)
 returns void
@@ -283,11 +283,11 @@ end;
 $$;
 comment on function bus.cancel_job(bigint) is 'Cancel a job that has not started yet.';
 revoke all on function bus.cancel_job(bigint) from public;
-grant execute on function bus.cancel_job(bigint) to mango_staff;
+grant execute on function bus.cancel_job(bigint) to mango_office;
 
 alter table bus.jobs enable row level security;
 drop policy if exists staff_select_all on bus.jobs;
 create policy staff_select_all on bus.jobs for select to mango_staff using (true);
 drop policy if exists agent_select_all on bus.jobs;
-create policy agent_select_all on bus.jobs for select to mango_agent using (true);
-grant select on bus.jobs to mango_staff, mango_agent;
+create policy agent_select_all on bus.jobs for select to mango_agent_scheduler using (true);
+grant select on bus.jobs to mango_office, mango_agent_scheduler;

@@ -45,7 +45,7 @@ end;
 $$;
 comment on function crm.format_number(text, bigint, date) is 'Format a number of a series ({YYYY}, {YY}, {MM}, {N:6}).';
 revoke all on function crm.format_number(text, bigint, date) from public;
-grant execute on function crm.format_number(text, bigint, date) to mango_staff, mango_agent;
+grant execute on function crm.format_number(text, bigint, date) to mango_office, mango_agent;
 
 create or replace function crm.series_year(p_yearly boolean, p_date date)
 returns integer
@@ -84,7 +84,9 @@ end;
 $$;
 comment on function crm.next_number(bigint, text, date) is 'Issue the next number of an operator''s series (gap-free).';
 revoke all on function crm.next_number(bigint, text, date) from public;
-grant execute on function crm.next_number(bigint, text, date) to mango_staff, mango_agent;
+-- Taking a number uses it up: billing and administrators only (the functions that number customers,
+-- contracts and documents run as the owner).
+grant execute on function crm.next_number(bigint, text, date) to mango_billing, mango_admin;
 
 create or replace function crm.peek_number(p_series_id bigint, p_date date default null)
 returns text
@@ -120,23 +122,25 @@ alter table crm.number_series_counters enable row level security;
 drop policy if exists staff_select_all on crm.operators;
 create policy staff_select_all on crm.operators for select to mango_staff using (true);
 drop policy if exists admin_insert_all on crm.operators;
-create policy admin_insert_all on crm.operators for insert to mango_admin with check (true);
+create policy admin_insert_all on crm.operators for insert to mango_staff with check ((select auth.may('admin')));
 drop policy if exists admin_update_all on crm.operators;
-create policy admin_update_all on crm.operators for update to mango_admin using (true);
+create policy admin_update_all on crm.operators for update to mango_staff using ((select auth.may('admin')));
 drop policy if exists agent_select_all on crm.operators;
-create policy agent_select_all on crm.operators for select to mango_agent using (true);
-grant select on crm.operators to mango_staff, mango_agent;
+create policy agent_select_all on crm.operators for select
+to mango_agent_scheduler, mango_agent_documents, mango_agent_provisioner using (true);
+grant select on crm.operators to mango_office, mango_agent_scheduler, mango_agent_documents, mango_agent_provisioner;
 grant insert, update on crm.operators to mango_admin;
 
 drop policy if exists staff_select_all on crm.number_series;
 create policy staff_select_all on crm.number_series for select to mango_staff using (true);
 drop policy if exists admin_write_all on crm.number_series;
-create policy admin_write_all on crm.number_series for all to mango_admin using (true) with check (true);
-grant select on crm.number_series to mango_staff;
+create policy admin_write_all on crm.number_series for all to mango_staff
+using ((select auth.may('admin'))) with check ((select auth.may('admin')));
+grant select on crm.number_series to mango_office;
 grant insert, update, delete on crm.number_series to mango_admin;
 drop policy if exists staff_select_all on crm.number_series_counters;
 create policy staff_select_all on crm.number_series_counters for select to mango_staff using (true);
-grant select on crm.number_series_counters to mango_staff;
+grant select on crm.number_series_counters to mango_office;
 
 -- The counters change with every number issued; the numbers are audited where they are used.
 comment on table crm.number_series_counters is

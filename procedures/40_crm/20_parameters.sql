@@ -68,7 +68,7 @@ $$;
 comment on function crm.normalize_parameter(crm.parameter_definitions, text) is
 'Validate a parameter value against its definition and return its canonical text.';
 revoke all on function crm.normalize_parameter(crm.parameter_definitions, text) from public;
-grant execute on function crm.normalize_parameter(crm.parameter_definitions, text) to mango_staff, mango_agent;
+grant execute on function crm.normalize_parameter(crm.parameter_definitions, text) to mango_office, mango_agent;
 
 create or replace function crm.tg_parameter_values__validate()
 returns trigger
@@ -127,7 +127,7 @@ as $$
 $$;
 comment on function crm.may_write_parameter(bigint) is 'Whether the caller may set values of a parameter.';
 revoke all on function crm.may_write_parameter(bigint) from public;
-grant execute on function crm.may_write_parameter(bigint) to mango_staff, mango_agent_scheduler;
+grant execute on function crm.may_write_parameter(bigint) to mango_office, mango_agent_scheduler;
 
 create or replace function crm.set_parameter(p_entity text, p_entity_id bigint, p_code text, p_value text)
 returns void
@@ -164,7 +164,7 @@ $$;
 comment on function crm.set_parameter(text, bigint, text, text) is
 'Set (or clear with an empty value) a user-defined parameter of a customer, tariff, service or device.';
 revoke all on function crm.set_parameter(text, bigint, text, text) from public;
-grant execute on function crm.set_parameter(text, bigint, text, text) to mango_staff, mango_agent_scheduler;
+grant execute on function crm.set_parameter(text, bigint, text, text) to mango_office, mango_agent_scheduler;
 
 create or replace function crm.set_parameters(p_entity text, p_entity_id bigint, p_values jsonb)
 returns void
@@ -182,7 +182,7 @@ $$;
 comment on function crm.set_parameters(text, bigint, jsonb) is
 'Set several parameters from a JSON object {code: value}.';
 revoke all on function crm.set_parameters(text, bigint, jsonb) from public;
-grant execute on function crm.set_parameters(text, bigint, jsonb) to mango_staff, mango_agent_scheduler;
+grant execute on function crm.set_parameters(text, bigint, jsonb) to mango_office, mango_agent_scheduler;
 
 create or replace view crm.parameters
 with (security_invoker = true)
@@ -202,19 +202,22 @@ select
 from crm.parameter_values as v
 inner join crm.parameter_definitions as d on v.definition_id = d.id;
 comment on view crm.parameters is 'Parameter values with their definitions, for forms, lists and filters.';
-grant select on crm.parameters to mango_staff, mango_agent;
+grant select on crm.parameters to mango_office, mango_agent_scheduler, mango_agent_provisioner;
 
 alter table crm.parameter_definitions enable row level security;
 alter table crm.parameter_values enable row level security;
 drop policy if exists staff_select_all on crm.parameter_definitions;
-create policy staff_select_all on crm.parameter_definitions for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on crm.parameter_definitions for select
+to mango_staff, mango_agent_scheduler, mango_agent_provisioner using (true);
 drop policy if exists admin_write_all on crm.parameter_definitions;
-create policy admin_write_all on crm.parameter_definitions for all to mango_admin using (true) with check (true);
-grant select on crm.parameter_definitions to mango_staff, mango_agent;
+create policy admin_write_all on crm.parameter_definitions for all to mango_staff
+using ((select auth.may('admin'))) with check ((select auth.may('admin')));
+grant select on crm.parameter_definitions to mango_office, mango_agent_scheduler, mango_agent_provisioner;
 grant insert, update, delete on crm.parameter_definitions to mango_admin;
 
 drop policy if exists staff_select_all on crm.parameter_values;
-create policy staff_select_all on crm.parameter_values for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on crm.parameter_values for select
+to mango_staff, mango_agent_scheduler, mango_agent_provisioner using (true);
 drop policy if exists staff_insert_permitted on crm.parameter_values;
 create policy staff_insert_permitted on crm.parameter_values for insert to mango_staff, mango_agent_scheduler
 with check (crm.may_write_parameter(definition_id));
@@ -224,8 +227,8 @@ using (crm.may_write_parameter(definition_id)) with check (crm.may_write_paramet
 drop policy if exists staff_delete_permitted on crm.parameter_values;
 create policy staff_delete_permitted on crm.parameter_values for delete to mango_staff, mango_agent_scheduler
 using (crm.may_write_parameter(definition_id));
-grant select on crm.parameter_values to mango_staff, mango_agent;
-grant insert, update, delete on crm.parameter_values to mango_staff, mango_agent_scheduler;
+grant select on crm.parameter_values to mango_office, mango_agent_scheduler, mango_agent_provisioner;
+grant insert, update, delete on crm.parameter_values to mango_office, mango_agent_scheduler;
 
 select audit.enable('crm.parameter_definitions');
 select audit.enable('crm.parameter_values');

@@ -9,7 +9,7 @@ as $$
 $$;
 comment on function crm.fold(text) is 'Lower case without diacritics, for search.';
 revoke all on function crm.fold(text) from public;
-grant execute on function crm.fold(text) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function crm.fold(text) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.customer_name(p_customer crm.customers)
 returns text
@@ -20,12 +20,14 @@ as $$
 $$;
 comment on function crm.customer_name(crm.customers) is 'How a customer is named on screens and documents. [inlined]';
 revoke all on function crm.customer_name(crm.customers) from public;
-grant execute on function crm.customer_name(crm.customers) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function crm.customer_name(crm.customers) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.tg_customers__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
+-- definer: takes the number from the operator's series (crm.next_number), which only billing and
+-- administrators may do directly.
 begin
   new.first_name := nullif(btrim(new.first_name), '');
   new.last_name := nullif(btrim(new.last_name), '');
@@ -263,7 +265,7 @@ $$;
 comment on function crm.search_customers(text, text, bigint, integer, boolean) is
 'Instant customer search over name, address, contacts, numbers, with keyset pagination.';
 revoke all on function crm.search_customers(text, text, bigint, integer, boolean) from public;
-grant execute on function crm.search_customers(text, text, bigint, integer, boolean) to mango_staff;
+grant execute on function crm.search_customers(text, text, bigint, integer, boolean) to mango_office;
 
 create or replace function crm.tg_contacts__validate()
 returns trigger
@@ -388,14 +390,13 @@ alter table crm.customer_groups enable row level security;
 alter table crm.delivery_places enable row level security;
 
 drop policy if exists staff_select_all on crm.customers;
-create policy staff_select_all on crm.customers for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on crm.customers for select
+to mango_staff, mango_agent_scheduler, mango_agent_documents, mango_agent_provisioner using (true);
 drop policy if exists front_insert_all on crm.customers;
-create policy front_insert_all on crm.customers for insert to mango_support, mango_sales, mango_billing
-with check (true);
+create policy front_insert_all on crm.customers for insert to mango_staff with check (true);
 drop policy if exists front_update_all on crm.customers;
-create policy front_update_all on crm.customers for update to mango_support, mango_sales, mango_billing
-using (true);
-grant select on crm.customers to mango_staff, mango_agent;
+create policy front_update_all on crm.customers for update to mango_staff using (true);
+grant select on crm.customers to mango_office, mango_agent_scheduler, mango_agent_documents, mango_agent_provisioner;
 grant insert (
     operator_id, customer_no, vs, kind, first_name, last_name, company_name, ico, dic, birth_date, street,
     house_no, city, zip, country, ruian_code, parent_id, language, note, created_on
@@ -407,7 +408,7 @@ grant update (
 
 drop policy if exists staff_select_all on crm.customer_search;
 create policy staff_select_all on crm.customer_search for select to mango_staff using (true);
-grant select on crm.customer_search to mango_staff;
+grant select on crm.customer_search to mango_office;
 
 do $$
 declare
@@ -415,12 +416,13 @@ declare
 begin
   foreach v_table in array array['contacts', 'customer_notes', 'customer_groups', 'delivery_places'] loop
     execute format('drop policy if exists staff_select_all on crm.%I', v_table);
-    execute format('create policy staff_select_all on crm.%I for select to mango_staff, mango_agent using (true)',
-                   v_table);
+    execute format('create policy staff_select_all on crm.%I for select to mango_staff, mango_agent_scheduler, '
+                   'mango_agent_documents, mango_agent_provisioner using (true)', v_table);
     execute format('drop policy if exists front_write_all on crm.%I', v_table);
-    execute format('create policy front_write_all on crm.%I for all to mango_support, mango_sales, mango_billing '
-                   'using (true) with check (true)', v_table);
-    execute format('grant select on crm.%I to mango_staff, mango_agent', v_table);
+    execute format('create policy front_write_all on crm.%I for all to mango_staff using (true) with check (true)',
+                   v_table);
+    execute format('grant select on crm.%I to mango_office, mango_agent_scheduler, mango_agent_documents, '
+                   'mango_agent_provisioner', v_table);
     execute format('grant insert, update, delete on crm.%I to mango_support, mango_sales, mango_billing', v_table);
   end loop;
 end;
@@ -433,8 +435,9 @@ revoke delete on crm.delivery_places from mango_support, mango_sales, mango_bill
 drop policy if exists staff_select_all on crm.groups;
 create policy staff_select_all on crm.groups for select to mango_staff using (true);
 drop policy if exists admin_write_all on crm.groups;
-create policy admin_write_all on crm.groups for all to mango_admin using (true) with check (true);
-grant select on crm.groups to mango_staff;
+create policy admin_write_all on crm.groups for all to mango_staff
+using ((select auth.may('admin'))) with check ((select auth.may('admin')));
+grant select on crm.groups to mango_office;
 grant insert, update, delete on crm.groups to mango_admin;
 
 select audit.enable('crm.customers');

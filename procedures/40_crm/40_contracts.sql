@@ -2,8 +2,10 @@
 
 create or replace function crm.tg_contracts__validate()
 returns trigger
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
+-- definer: takes the number from the operator's series (crm.next_number), which only billing and
+-- administrators may do directly.
 begin
   if tg_op = 'INSERT' then
     new.number := coalesce(nullif(btrim(new.number), ''), crm.next_number(new.operator_id, 'contract', new.valid_from));
@@ -49,11 +51,13 @@ grant execute on function crm.terminate_contract(bigint, date) to mango_support,
 
 alter table crm.contracts enable row level security;
 drop policy if exists staff_select_all on crm.contracts;
-create policy staff_select_all on crm.contracts for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on crm.contracts for select
+to mango_staff, mango_agent_scheduler, mango_agent_documents using (true);
 drop policy if exists front_write_all on crm.contracts;
-create policy front_write_all on crm.contracts for all to mango_support, mango_sales, mango_billing
-using (true) with check (true);
-grant select on crm.contracts to mango_staff, mango_agent;
+create policy front_write_all on crm.contracts for all to mango_staff using (true) with check (true);
+drop policy if exists documents_update_all on crm.contracts;
+create policy documents_update_all on crm.contracts for update to mango_agent_documents using (true) with check (true);
+grant select on crm.contracts to mango_office, mango_agent_scheduler, mango_agent_documents;
 grant insert, update on crm.contracts to mango_support, mango_sales, mango_billing;
 grant update (document_id) on crm.contracts to mango_agent_documents;
 select audit.enable('crm.contracts');

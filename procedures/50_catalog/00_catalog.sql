@@ -16,7 +16,7 @@ end;
 $$;
 comment on function catalog.vat_rate(text, date) is 'The VAT rate (percent) of a rate class on a date.';
 revoke all on function catalog.vat_rate(text, date) from public;
-grant execute on function catalog.vat_rate(text, date) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function catalog.vat_rate(text, date) to mango_office, mango_agent, mango_customer;
 
 create or replace function catalog.tariff_price(p_tariff_id bigint, p_on date, p_zone_id bigint default null)
 returns table (
@@ -46,7 +46,7 @@ comment on function catalog.tariff_price(bigint, date, bigint) is
 'The price of a tariff on a date (zone first), with and without VAT. [inlined]';
 revoke all on function catalog.tariff_price(bigint, date, bigint) from public;
 grant execute on function catalog.tariff_price(bigint, date, bigint)
-to mango_staff, mango_agent, mango_customer, mango_report;
+to mango_office, mango_agent, mango_customer;
 
 create or replace function catalog.set_price(
     p_tariff_id bigint, p_from date, p_monthly_fee numeric, p_setup_fee numeric default 0, p_zone_id bigint default null
@@ -89,12 +89,13 @@ begin
                                  'bundle_items'] loop
     execute format('alter table catalog.%I enable row level security', v_table);
     execute format('drop policy if exists staff_select_all on catalog.%I', v_table);
-    execute format('create policy staff_select_all on catalog.%I for select to mango_staff, mango_agent, '
-                   'mango_customer, mango_report using (true)', v_table);
+    execute format('create policy staff_select_all on catalog.%I for select to mango_staff, mango_agent_scheduler, '
+                   'mango_agent_documents, mango_agent_provisioner, mango_customer using (true)', v_table);
     execute format('drop policy if exists admin_write_all on catalog.%I', v_table);
-    execute format('create policy admin_write_all on catalog.%I for all to mango_admin using (true) with check (true)',
-                   v_table);
-    execute format('grant select on catalog.%I to mango_staff, mango_agent, mango_customer, mango_report', v_table);
+    execute format('create policy admin_write_all on catalog.%I for all to mango_staff '
+                   'using ((select auth.may(''admin''))) with check ((select auth.may(''admin'')))', v_table);
+    execute format('grant select on catalog.%I to mango_office, mango_agent_scheduler, mango_agent_documents, '
+                   'mango_agent_provisioner, mango_customer', v_table);
     execute format('grant insert, update, delete on catalog.%I to mango_admin', v_table);
     execute format('select audit.enable(%L)', 'catalog.' || v_table);
   end loop;
@@ -103,11 +104,11 @@ $$;
 
 alter table catalog.customer_discounts enable row level security;
 drop policy if exists staff_select_all on catalog.customer_discounts;
-create policy staff_select_all on catalog.customer_discounts for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on catalog.customer_discounts for select
+to mango_staff, mango_agent_scheduler, mango_agent_documents using (true);
 drop policy if exists front_write_all on catalog.customer_discounts;
-create policy front_write_all on catalog.customer_discounts for all to mango_sales, mango_billing
-using (true) with check (true);
+create policy front_write_all on catalog.customer_discounts for all to mango_staff using (true) with check (true);
 -- `on table` (the default) spelt out: sqlfluff cannot parse `grant … on catalog.<name>` without it.
-grant select on table catalog.customer_discounts to mango_staff, mango_agent;
+grant select on table catalog.customer_discounts to mango_office, mango_agent_scheduler, mango_agent_documents;
 grant insert, update, delete on table catalog.customer_discounts to mango_sales, mango_billing;
 select audit.enable('catalog.customer_discounts');

@@ -50,8 +50,9 @@ for each row execute function crm.tg_services__validate();
 
 create or replace function crm.tg_services__enqueue_provisioning()
 returns trigger
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
+-- definer: writes the outbox (bus.enqueue), which only the database's own code may.
 -- One outbox row per service (coalesced); the agents read the current state when they handle it.
 begin
   if tg_op = 'UPDATE' and (old.state, old.valid, old.customer_id, old.product_id, old.suspended, old.delivery_place_id)
@@ -69,8 +70,9 @@ revoke all on function crm.tg_services__enqueue_provisioning() from public;
 
 create or replace function crm.tg_service_tariffs__enqueue_provisioning()
 returns trigger
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
+-- definer: writes the outbox (bus.enqueue), which only the database's own code may.
 begin
   perform bus.enqueue('provisioning', 'service:' || new.service_id, jsonb_build_object('service_id', new.service_id));
   return null;
@@ -86,8 +88,9 @@ for each row execute function crm.tg_service_tariffs__enqueue_provisioning();
 
 create or replace function crm.tg_parameter_values__enqueue_provisioning()
 returns trigger
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
+-- definer: writes the outbox (bus.enqueue), which only the database's own code may.
 declare
   v_row crm.parameter_values := coalesce(new, old);
 begin
@@ -118,7 +121,7 @@ $$;
 comment on function crm.tariff_on(bigint, date) is
 'The tariff a service has on a date (its last one if it ended), as a row to join. [inlined]';
 revoke all on function crm.tariff_on(bigint, date) from public;
-grant execute on function crm.tariff_on(bigint, date) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function crm.tariff_on(bigint, date) to mango_office, mango_agent, mango_customer;
 
 create or replace function crm.current_tariff(p_service_id bigint, p_on date default crm.business_date())
 returns bigint
@@ -133,7 +136,7 @@ $$;
 comment on function crm.current_tariff(bigint, date) is
 'The tariff a service has on a date (its last one if it ended).';
 revoke all on function crm.current_tariff(bigint, date) from public;
-grant execute on function crm.current_tariff(bigint, date) to mango_staff, mango_agent, mango_customer, mango_report;
+grant execute on function crm.current_tariff(bigint, date) to mango_office, mango_agent, mango_customer;
 
 create or replace function catalog.price_for(
     p_tariff_id bigint, p_on date, p_bundle_id bigint default null, p_customer_id bigint default null
@@ -166,7 +169,7 @@ $$;
 comment on function catalog.price_for(bigint, date, bigint, bigint) is
 'The monthly price of a tariff on a date, less a bundle''s and a customer''s group discount. [inlined]';
 revoke all on function catalog.price_for(bigint, date, bigint, bigint) from public;
-grant execute on function catalog.price_for(bigint, date, bigint, bigint) to mango_staff, mango_agent, mango_customer;
+grant execute on function catalog.price_for(bigint, date, bigint, bigint) to mango_office, mango_agent, mango_customer;
 
 create or replace function catalog.service_price(p_service_id bigint, p_on date default crm.business_date())
 returns table (
@@ -189,7 +192,7 @@ $$;
 comment on function catalog.service_price(bigint, date) is
 'The monthly price of a service on a date, list price less bundle and group discounts. [inlined]';
 revoke all on function catalog.service_price(bigint, date) from public;
-grant execute on function catalog.service_price(bigint, date) to mango_staff, mango_agent;
+grant execute on function catalog.service_price(bigint, date) to mango_office, mango_agent;
 
 create or replace function crm.activate_service(
     p_customer_id bigint, p_tariff_id bigint, p_from date, p_delivery_place_id bigint default null,
@@ -336,7 +339,7 @@ $$;
 comment on function crm.block_service(bigint, text, text) is
 'Block a running service (manual by a person, system by automation).';
 revoke all on function crm.block_service(bigint, text, text) from public;
-grant execute on function crm.block_service(bigint, text, text) to mango_support, mango_billing, mango_agent;
+grant execute on function crm.block_service(bigint, text, text) to mango_support, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.unblock_service(p_service_id bigint, p_kind text default 'manual')
 returns void
@@ -359,7 +362,7 @@ end;
 $$;
 comment on function crm.unblock_service(bigint, text) is 'Lift a block (the automation cannot lift a person''s block).';
 revoke all on function crm.unblock_service(bigint, text) from public;
-grant execute on function crm.unblock_service(bigint, text) to mango_support, mango_billing, mango_agent;
+grant execute on function crm.unblock_service(bigint, text) to mango_support, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.suspend_service(p_service_id bigint, p_from date, p_until date, p_reason text)
 returns void
@@ -400,7 +403,7 @@ end;
 $$;
 comment on function crm.resume_service(bigint) is 'End a suspension now.';
 revoke all on function crm.resume_service(bigint) from public;
-grant execute on function crm.resume_service(bigint) to mango_support, mango_billing, mango_agent;
+grant execute on function crm.resume_service(bigint) to mango_support, mango_billing, mango_agent_scheduler;
 
 create or replace function crm.end_service(p_service_id bigint, p_end date, p_reason text)
 returns crm.services
@@ -529,12 +532,13 @@ declare
 begin
   foreach v_table in array array['services', 'service_tariffs', 'service_moves'] loop
     execute format('drop policy if exists staff_select_all on crm.%I', v_table);
-    execute format('create policy staff_select_all on crm.%I for select to mango_staff, mango_agent using (true)',
-                   v_table);
+    execute format('create policy staff_select_all on crm.%I for select to mango_staff, mango_agent_scheduler, '
+                   'mango_agent_documents, mango_agent_provisioner using (true)', v_table);
     execute format('drop policy if exists front_write_all on crm.%I', v_table);
-    execute format('create policy front_write_all on crm.%I for all to mango_support, mango_sales, mango_billing, '
-                   'mango_agent_scheduler, mango_agent using (true) with check (true)', v_table);
-    execute format('grant select on crm.%I to mango_staff, mango_agent', v_table);
+    execute format('create policy front_write_all on crm.%I for all to mango_staff, mango_agent_scheduler '
+                   'using (true) with check (true)', v_table);
+    execute format('grant select on crm.%I to mango_office, mango_agent_scheduler, mango_agent_documents, '
+                   'mango_agent_provisioner', v_table);
     execute format('select audit.enable(%L)', 'crm.' || v_table);
   end loop;
 end;
@@ -544,4 +548,4 @@ grant insert, update, delete on crm.service_tariffs to mango_support, mango_sale
 -- The scheduler carries out accepted orders on their date (catalog.apply_due_orders).
 grant insert, update on crm.services to mango_agent_scheduler;
 grant insert, update, delete on crm.service_tariffs to mango_agent_scheduler;
-grant update (state, block_kind, block_reason, suspended, valid, updated_at) on crm.services to mango_agent;
+grant update (state, block_kind, block_reason, suspended, valid, updated_at) on crm.services to mango_agent_scheduler;

@@ -33,7 +33,7 @@ comment on function catalog.order_prices(text, bigint, bigint, bigint, bigint, d
 'Monthly price with VAT before and after an order, after bundle and group discounts.';
 revoke all on function catalog.order_prices(text, bigint, bigint, bigint, bigint, date) from public;
 grant execute on function catalog.order_prices(text, bigint, bigint, bigint, bigint, date)
-to mango_staff, mango_customer;
+to mango_office, mango_customer;
 
 create or replace function catalog.place_order(
     p_customer_id bigint, p_kind text, p_service_id bigint default null, p_tariff_id bigint default null,
@@ -197,19 +197,18 @@ for each row execute function audit.tg__updated_at();
 alter table catalog.orders enable row level security;
 alter table catalog.order_events enable row level security;
 drop policy if exists staff_select_all on catalog.orders;
-create policy staff_select_all on catalog.orders for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on catalog.orders for select to mango_staff, mango_agent_scheduler using (true);
 drop policy if exists front_write_all on catalog.orders;
-create policy front_write_all on catalog.orders for all
-to mango_support, mango_sales, mango_billing, mango_agent_scheduler
+create policy front_write_all on catalog.orders for all to mango_staff, mango_agent_scheduler
 using (true) with check (true);
 -- `on table` (the default) spelt out: sqlfluff cannot parse `grant … on catalog.<name>` without it.
-grant select on table catalog.orders to mango_staff, mango_agent;
+grant select on table catalog.orders to mango_office, mango_agent_scheduler;
 grant insert, update on table catalog.orders to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 drop policy if exists staff_select_all on catalog.order_events;
-create policy staff_select_all on catalog.order_events for select to mango_staff, mango_agent using (true);
+create policy staff_select_all on catalog.order_events for select to mango_staff, mango_agent_scheduler using (true);
 drop policy if exists front_insert_all on catalog.order_events;
-create policy front_insert_all on catalog.order_events for insert
-to mango_support, mango_sales, mango_billing, mango_agent_scheduler with check (true);
-grant select on table catalog.order_events to mango_staff, mango_agent;
+create policy front_insert_all on catalog.order_events for insert to mango_staff, mango_agent_scheduler
+with check (true);
+grant select on table catalog.order_events to mango_office, mango_agent_scheduler;
 grant insert on table catalog.order_events to mango_support, mango_sales, mango_billing, mango_agent_scheduler;
 select audit.enable('catalog.orders');

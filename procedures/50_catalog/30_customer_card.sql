@@ -27,7 +27,7 @@ $$;
 comment on function crm.tariffs_for_customer(bigint) is
 'The tariffs a customer can order, with what each would cost them today, as JSON.';
 revoke all on function crm.tariffs_for_customer(bigint) from public;
-grant execute on function crm.tariffs_for_customer(bigint) to mango_staff;
+grant execute on function crm.tariffs_for_customer(bigint) to mango_office;
 
 create or replace function crm.customer_card(
     p_customer bigint, p_tab text default 'services', p_tariffs boolean default false
@@ -247,7 +247,7 @@ comment on function crm.customer_card(bigint, text, boolean) is
 revoke all on function crm.customer_card(bigint, text, boolean) from public;
 -- mango_web: the web client names the function in the statement that switches to the user's role,
 -- and execute is checked before the switch; the function itself runs as the user.
-grant execute on function crm.customer_card(bigint, text, boolean) to mango_staff, mango_web;
+grant execute on function crm.customer_card(bigint, text, boolean) to mango_office, mango_web;
 
 create or replace function crm.service_actions(p_customer bigint, p_service bigint)
 returns jsonb
@@ -271,4 +271,4 @@ comment on function crm.service_actions(bigint, bigint) is
 'A service''s state and the tariffs to change to, as JSON for its actions menu.';
 revoke all on function crm.service_actions(bigint, bigint) from public;
 -- mango_web: named in the statement that switches to the user's role (see crm.customer_card).
-grant execute on function crm.service_actions(bigint, bigint) to mango_staff, mango_web;
+grant execute on function crm.service_actions(bigint, bigint) to mango_office, mango_web;

@@ -124,7 +124,7 @@ $$;
 comment on function net.path_to_core(bigint) is
 'The chain of devices from a device up to the core, with the links between them.';
 revoke all on function net.path_to_core(bigint) from public;
-grant execute on function net.path_to_core(bigint) to mango_staff, mango_agent;
+grant execute on function net.path_to_core(bigint) to mango_office, mango_agent_monitor, mango_agent_provisioner;
 
 create or replace function net.subtree(p_device_id bigint)
 returns table (device_id bigint, depth integer)
@@ -139,7 +139,7 @@ as $$
 $$;
 comment on function net.subtree(bigint) is 'A device and every device below it in the topology.';
 revoke all on function net.subtree(bigint) from public;
-grant execute on function net.subtree(bigint) to mango_staff, mango_agent;
+grant execute on function net.subtree(bigint) to mango_office, mango_agent_monitor, mango_agent_provisioner;
 
 create or replace function net.affected_customers(p_device_id bigint)
 returns table (
@@ -160,7 +160,7 @@ as $$
 $$;
 comment on function net.affected_customers(bigint) is 'Customers and services downstream of a device (for outages).';
 revoke all on function net.affected_customers(bigint) from public;
-grant execute on function net.affected_customers(bigint) to mango_staff, mango_agent;
+grant execute on function net.affected_customers(bigint) to mango_office, mango_agent_monitor;
 
 create or replace function net.log_device_event(p_device_id bigint, p_kind text, p_message text)
 returns bigint
@@ -172,7 +172,8 @@ as $$
 $$;
 comment on function net.log_device_event(bigint, text, text) is 'Write an entry in a device''s event log.';
 revoke all on function net.log_device_event(bigint, text, text) from public;
-grant execute on function net.log_device_event(bigint, text, text) to mango_staff, mango_agent;
+grant execute on function net.log_device_event(bigint, text, text)
+to mango_support, mango_technician, mango_agent_monitor, mango_agent_provisioner;
 
 -- Everyone on the staff reads the inventory; technicians (and admins) change it. Credentials'
 -- secrets are readable only by the agents: staff get every column but the secret.
@@ -185,13 +186,13 @@ begin
                                  'service_devices', 'device_events', 'credentials'] loop
     execute format('alter table net.%I enable row level security', v_table);
     execute format('drop policy if exists staff_select_all on net.%I', v_table);
-    execute format('create policy staff_select_all on net.%I for select to mango_staff, mango_agent using (true)',
-                   v_table);
+    execute format('create policy staff_select_all on net.%I for select to mango_staff, mango_agent_scheduler, '
+                   'mango_agent_monitor, mango_agent_provisioner using (true)', v_table);
     execute format('drop policy if exists technician_write_all on net.%I', v_table);
-    execute format('create policy technician_write_all on net.%I for all to mango_technician using (true) '
+    execute format('create policy technician_write_all on net.%I for all to mango_staff using (true) '
                    'with check (true)', v_table);
     if v_table <> 'credentials' then
-      execute format('grant select on net.%I to mango_staff, mango_agent', v_table);
+      execute format('grant select on net.%I to mango_office, mango_agent_monitor, mango_agent_provisioner', v_table);
     end if;
     execute format('grant insert, update on net.%I to mango_technician', v_table);
     if v_table not in ('device_events', 'stock_movements') then
@@ -204,15 +205,16 @@ $$;
 grant delete on net.links, net.interfaces, net.vlans, net.prefixes, net.pools, net.service_devices to mango_technician;
 revoke delete on net.device_events, net.stock_movements from mango_technician;
 revoke update on net.device_events, net.stock_movements from mango_technician;
-grant insert on net.device_events to mango_staff;
+grant insert on net.device_events to mango_support, mango_agent_monitor, mango_agent_provisioner;
 drop policy if exists staff_insert_all on net.device_events;
-create policy staff_insert_all on net.device_events for insert to mango_staff, mango_agent with check (true);
-grant insert on net.device_events to mango_agent;
-revoke all on net.credentials from mango_staff;
-grant select (id, name, kind, username, note, updated_at) on net.credentials to mango_staff;
+create policy staff_insert_all on net.device_events for insert
+to mango_staff, mango_agent_monitor, mango_agent_provisioner with check (true);
+-- Device secrets: staff see that a credential exists, never its secret; technicians set them; the
+-- provisioning agent, which logs in to devices (and fetches their configuration), reads them.
+grant select (id, name, kind, username, note, updated_at) on net.credentials to mango_office;
 grant insert, update on net.credentials to mango_technician;
-grant select on net.credentials to mango_agent;
+grant select on net.credentials to mango_agent_provisioner;
 -- Support staff tie services to devices and ports (a CPE at installation).
 grant insert, update on net.service_devices to mango_support;
 drop policy if exists support_write_all on net.service_devices;
-create policy support_write_all on net.service_devices for all to mango_support using (true) with check (true);
+create policy support_write_all on net.service_devices for all to mango_staff using (true) with check (true);

@@ -45,7 +45,7 @@ from (
     order by service_id asc, moved_on desc, id desc
 ) as last_move;
 comment on view crm.service_owners is 'Which customer held each service over which period (moves included).';
-grant select on crm.service_owners to mango_staff, mango_agent, mango_flow;
+grant select on crm.service_owners to mango_office, mango_agent_scheduler, mango_agent_provisioner, mango_flow;
 
 create or replace function net.who_had(p_address inet, p_at timestamptz)
 returns table (
@@ -92,7 +92,7 @@ $$;
 comment on function net.who_had(inet, timestamptz) is
 'Who had an IP address at a moment: service, customer, device, MAC.';
 revoke all on function net.who_had(inet, timestamptz) from public;
-grant execute on function net.who_had(inet, timestamptz) to mango_staff, mango_agent, mango_flow;
+grant execute on function net.who_had(inet, timestamptz) to mango_office, mango_agent_provisioner, mango_flow;
 
 -- Until it also said what matched (nothing read it).
 drop function if exists net.customers_holding(text);
@@ -149,7 +149,7 @@ $$;
 comment on function net.customers_holding(text) is
 'The customers who hold now the IP address, MAC address or device serial number a search names.';
 revoke all on function net.customers_holding(text) from public;
-grant execute on function net.customers_holding(text) to mango_staff;
+grant execute on function net.customers_holding(text) to mango_office;
 
 create or replace function net.customer_addresses(p_customer_id bigint, p_period tstzrange)
 returns table (assignment_id bigint, address inet, valid tstzrange, service_id bigint)
@@ -173,7 +173,8 @@ as $$
 $$;
 comment on function net.customer_addresses(bigint, tstzrange) is 'The IP addresses a customer had during a period.';
 revoke all on function net.customer_addresses(bigint, tstzrange) from public;
-grant execute on function net.customer_addresses(bigint, tstzrange) to mango_staff, mango_agent, mango_flow;
+grant execute on function net.customer_addresses(bigint, tstzrange)
+to mango_office, mango_agent_scheduler, mango_agent_provisioner, mango_flow;
 
 create or replace function net.assign_ip(
     p_address inet, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now(),
@@ -207,7 +208,7 @@ comment on function net.assign_ip(inet, bigint, bigint, timestamptz, text) is
 'Assign an address to a service or device from a moment on (refused if it overlaps another holder).';
 revoke all on function net.assign_ip(inet, bigint, bigint, timestamptz, text) from public;
 grant execute on function net.assign_ip(inet, bigint, bigint, timestamptz, text)
-to mango_technician, mango_support, mango_agent;
+to mango_technician, mango_support, mango_agent_provisioner;
 
 create or replace function net.allocate_ip(
     p_pool_id bigint, p_service_id bigint, p_device_id bigint default null, p_from timestamptz default now()
@@ -275,7 +276,7 @@ comment on function net.allocate_ip(bigint, bigint, bigint, timestamptz) is
 'Assign the next free address of a pool (safe under concurrency).';
 revoke all on function net.allocate_ip(bigint, bigint, bigint, timestamptz) from public;
 grant execute on function net.allocate_ip(bigint, bigint, bigint, timestamptz)
-to mango_technician, mango_support, mango_agent;
+to mango_technician, mango_support, mango_agent_provisioner;
 
 create or replace function net.release_ip(p_assignment_id bigint, p_at timestamptz default now())
 returns void
@@ -291,7 +292,7 @@ end;
 $$;
 comment on function net.release_ip(bigint, timestamptz) is 'End an address assignment at a moment; its history stays.';
 revoke all on function net.release_ip(bigint, timestamptz) from public;
-grant execute on function net.release_ip(bigint, timestamptz) to mango_technician, mango_support, mango_agent;
+grant execute on function net.release_ip(bigint, timestamptz) to mango_technician, mango_support, mango_agent_provisioner;
 
 create or replace view net.prefix_usage
 with (security_invoker = true)
@@ -315,14 +316,14 @@ select
     ) as used
 from net.prefixes as p;
 comment on view net.prefix_usage is 'Prefixes with their parent in the tree, size (IPv4) and addresses in use now.';
-grant select on net.prefix_usage to mango_staff, mango_agent;
+grant select on net.prefix_usage to mango_office, mango_agent_provisioner;
 
 -- Support staff (at installation) and the agents (at activation) assign addresses and MACs
 -- through the functions above; technicians already write every network table.
-grant insert, update on net.ip_assignments, net.mac_assignments to mango_support, mango_agent;
+grant insert, update on net.ip_assignments, net.mac_assignments to mango_support, mango_agent_provisioner;
 drop policy if exists support_write_all on net.ip_assignments;
-create policy support_write_all on net.ip_assignments for all to mango_support, mango_agent
+create policy support_write_all on net.ip_assignments for all to mango_staff, mango_agent_provisioner
 using (true) with check (true);
 drop policy if exists support_write_all on net.mac_assignments;
-create policy support_write_all on net.mac_assignments for all to mango_support, mango_agent
+create policy support_write_all on net.mac_assignments for all to mango_staff, mango_agent_provisioner
 using (true) with check (true);

@@ -20,7 +20,7 @@ as $$
 declare
   v_uid bigint := auth.user_id();
 begin
-  if v_uid is null then
+  if v_uid is null or not auth.may('flow') then
     raise exception 'lawful requests need a logged-in officer (a staff user with the flow role)'
       using errcode = '42501';
   end if;
@@ -821,39 +821,48 @@ alter table flow.lawful_queries enable row level security;
 alter table flow.lawful_results enable row level security;
 alter table flow.lawful_exports enable row level security;
 
-drop policy if exists mango_flow_select_all on flow.lawful_cases;
-create policy mango_flow_select_all on flow.lawful_cases for select to mango_flow
-using ((select auth.user_id()) is not null);
-drop policy if exists mango_flow_insert_own on flow.lawful_cases;
-create policy mango_flow_insert_own on flow.lawful_cases for insert to mango_flow
-with check (officer_id = (select auth.user_id()));
+-- Every policy asks for a signed-in officer (auth.may('flow')): a role switched to without a
+-- session reads and writes nothing.
+do $$
+declare
+  v_table text;
+begin
+  foreach v_table in array array['lawful_cases', 'lawful_queries', 'lawful_results', 'lawful_exports'] loop
+    execute format('drop policy if exists mango_flow_select_all on flow.%I', v_table);
+    execute format('drop policy if exists mango_flow_insert_own on flow.%I', v_table);
+    execute format('drop policy if exists officers_select_all on flow.%I', v_table);
+    execute format('create policy officers_select_all on flow.%I for select to mango_staff '
+                   'using ((select auth.may(''flow'')))', v_table);
+  end loop;
+end;
+$$;
 drop policy if exists mango_flow_update_all on flow.lawful_cases;
-create policy mango_flow_update_all on flow.lawful_cases for update to mango_flow
-using ((select auth.user_id()) is not null) with check (true);
-
-drop policy if exists mango_flow_select_all on flow.lawful_queries;
-create policy mango_flow_select_all on flow.lawful_queries for select to mango_flow
-using ((select auth.user_id()) is not null);
-drop policy if exists mango_flow_insert_own on flow.lawful_queries;
-create policy mango_flow_insert_own on flow.lawful_queries for insert to mango_flow
-with check (run_by = (select auth.user_id()));
-
-drop policy if exists mango_flow_select_all on flow.lawful_results;
-create policy mango_flow_select_all on flow.lawful_results for select to mango_flow
-using ((select auth.user_id()) is not null);
-drop policy if exists mango_flow_insert_own on flow.lawful_results;
-create policy mango_flow_insert_own on flow.lawful_results for insert to mango_flow
-with check (exists (
+drop policy if exists officers_insert_own on flow.lawful_cases;
+create policy officers_insert_own on flow.lawful_cases for insert to mango_staff
+with check ((select auth.may('flow')) and officer_id = (select auth.user_id()));
+drop policy if exists officers_update_all on flow.lawful_cases;
+create policy officers_update_all on flow.lawful_cases for update to mango_staff
+using ((select auth.may('flow'))) with check (true);
+drop policy if exists officers_insert_own on flow.lawful_queries;
+create policy officers_insert_own on flow.lawful_queries for insert to mango_staff
+with check ((select auth.may('flow')) and run_by = (select auth.user_id()));
+drop policy if exists officers_insert_own on flow.lawful_results;
+create policy officers_insert_own on flow.lawful_results for insert to mango_staff
+with check ((select auth.may('flow')) and exists (
     select from flow.lawful_queries as q
     where q.id = lawful_results.query_id and q.run_by = (select auth.user_id())
 ));
+drop policy if exists officers_insert_own on flow.lawful_exports;
+create policy officers_insert_own on flow.lawful_exports for insert to mango_staff
+with check ((select auth.may('flow')) and exported_by = (select auth.user_id()));
 
-drop policy if exists mango_flow_select_all on flow.lawful_exports;
-create policy mango_flow_select_all on flow.lawful_exports for select to mango_flow
-using ((select auth.user_id()) is not null);
-drop policy if exists mango_flow_insert_own on flow.lawful_exports;
-create policy mango_flow_insert_own on flow.lawful_exports for insert to mango_flow
-with check (exported_by = (select auth.user_id()));
+-- What an answer names: the subscriber, their service and contract, its addresses, MACs, CPE and
+-- access point. Officers read these tables (as every staff user, only with a session: the staff
+-- policies name mango_staff, and the officer's mango_as_* role is one) and nothing else of crm or net.
+grant select on crm.customers, crm.services, crm.service_moves, crm.contracts, net.ip_assignments, net.mac_assignments,
+net.service_devices, net.devices, net.sites, net.links, net.interfaces to mango_flow;
+grant select on catalog.products to mango_flow;
+grant execute on function crm.customer_name(crm.customers), net.path_to_core(bigint) to mango_flow;
 
 revoke all on flow.lawful_cases, flow.lawful_queries, flow.lawful_results, flow.lawful_exports from public;
 grant select on flow.lawful_cases, flow.lawful_queries, flow.lawful_results, flow.lawful_exports to mango_flow;
@@ -876,4 +885,4 @@ select audit.enable('flow.lawful_exports');
 -- the flow role (administrators too) do not see audit records of the flow schema.
 drop policy if exists flow_records_officers_only on audit.records;
 create policy flow_records_officers_only on audit.records as restrictive for select to public
-using (table_schema <> 'flow' or (select auth.has_role('flow')));
+using (table_schema <> 'flow' or (select auth.may('flow')));

@@ -26,32 +26,34 @@ from webclient.staff.customer_routes import routes as customer_routes
 from webclient.staff.net_routes import routes as network_routes
 
 # The areas of the product. An area without a path is not built yet: shown greyed, "coming".
-# "admin": administrators only; "officer": the flow role only; "admin_or_officer": either.
+# "rights": shown to a user who holds one of these staff rights (User.rights, from the database);
+# without it, to everyone. The database decides what each page may read or change.
+OFFICE = ("admin", "billing", "support", "technician", "sales")
 NAV: list[tuple[str, list[dict[str, Any]]]] = [
     ("", [{"label": "Dashboard", "href": "/", "icon": "home"}]),
     (
         "Operations",
         [
-            {"label": "Customers", "href": "/customers", "icon": "people"},
-            {"label": "Catalogue", "href": "/catalogue", "icon": "box"},
-            {"label": "Network", "href": "/network", "icon": "net"},
+            {"label": "Customers", "href": "/customers", "icon": "people", "rights": OFFICE},
+            {"label": "Catalogue", "href": "/catalogue", "icon": "box", "rights": OFFICE},
+            {"label": "Network", "href": "/network", "icon": "net", "rights": OFFICE},
             {"label": "Billing", "href": None, "icon": "invoice"},
             {"label": "Payments", "href": None, "icon": "bank"},
             {"label": "Helpdesk", "href": None, "icon": "chat"},
             {"label": "Processes", "href": None, "icon": "flow"},
             {"label": "Reports", "href": None, "icon": "chart"},
-            {"label": "Data retention", "href": "/retention", "icon": "archive", "admin_or_officer": True},
-            {"label": "Lawful requests", "href": "/lawful", "icon": "shield", "officer": True},
+            {"label": "Data retention", "href": "/retention", "icon": "archive", "rights": ("admin", "flow")},
+            {"label": "Lawful requests", "href": "/lawful", "icon": "shield", "rights": ("flow",)},
         ],
     ),
     (
         "Administration",
         [
-            {"label": "Users", "href": "/users", "icon": "key", "admin": True},
-            {"label": "Operators", "href": "/operators", "icon": "building"},
-            {"label": "Jobs", "href": "/jobs", "icon": "gear"},
-            {"label": "Bus/queue", "href": "/bus", "icon": "queue"},
-            {"label": "Audit", "href": "/audit", "icon": "history"},
+            {"label": "Users", "href": "/users", "icon": "key", "rights": ("admin", "flow", "supervisor")},
+            {"label": "Operators", "href": "/operators", "icon": "building", "rights": OFFICE},
+            {"label": "Jobs", "href": "/jobs", "icon": "gear", "rights": OFFICE},
+            {"label": "Bus/queue", "href": "/bus", "icon": "queue", "rights": OFFICE},
+            {"label": "Audit", "href": "/audit", "icon": "history", "rights": (*OFFICE, "flow")},
         ],
     ),
 ]
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/users/new", web.staff_page(users.user_new), methods=["GET", "POST"]),
         Route("/users/{id:int}", web.staff_page(users.user_edit), methods=["GET", "POST"]),
         Route("/users/{id:int}/password", web.staff_page(users.user_password), methods=["POST"]),
+        Route("/users/{id:int}/role/{role:str}", web.staff_page(users.user_role), methods=["POST"]),
         Route("/jobs", web.staff_page(jobs.jobs)),
         Route("/jobs/rows", web.staff_page(jobs.job_rows)),
         Route("/jobs/{id:int}/cancel", web.staff_page(jobs.job_cancel), methods=["POST"]),

@@ -22,7 +22,7 @@ from webclient.web.templates import Templates
 from webclient.web.tokens import FLASH_COOKIE, LANG_COOKIE, SESSION_COOKIE, tokens_equal
 
 RESUME_SQL = (
-    "select user_id, username, full_name, language, roles, db_role, csrf_token,"
+    "select user_id, username, full_name, language, roles, db_role, csrf_token, rights,"
     " set_config('mango.session', %(token)s, true)"
     " from auth.resume_session(%(token)s)"
 )
@@ -30,7 +30,7 @@ RESUME_SQL = (
 # The same, and switch to the user's role in the same round trip: set_config('role', …, true) is
 # SET LOCAL ROLE (the server checks that mango_web may take the role).
 STAFF_RESUME_SQL = (
-    "select user_id, username, full_name, language, roles, db_role, csrf_token,"
+    "select user_id, username, full_name, language, roles, db_role, csrf_token, rights,"
     " set_config('mango.session', %(token)s, true), set_config('role', db_role, true)"
     " from auth.resume_session(%(token)s)"
 )
@@ -93,13 +93,16 @@ class User:
     roles: list[str]
     db_role: str
     csrf_token: str
+    # The staff rights the database says the user holds (auth.resume_session): their roles, and
+    # for an administrator the office and report roles, never the officer's (flow).
+    rights: list[str]
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return "admin" in self.rights
 
     def has(self, role: str) -> bool:
-        return role in self.roles or self.is_admin
+        return role in self.rights
 
 
 @dataclass(slots=True)
@@ -137,8 +140,14 @@ class Page(View):
     form: FormData | None
 
     def field(self, name: str) -> str:
+        """A form field without the spaces around it (what people type into a text box)."""
         value = self.form.get(name) if self.form is not None else None
         return value.strip() if isinstance(value, str) else ""
+
+    def raw(self, name: str) -> str:
+        """A form field exactly as sent: for passwords, whose spaces are part of them."""
+        value = self.form.get(name) if self.form is not None else None
+        return value if isinstance(value, str) else ""
 
     def checked(self, name: str) -> bool:
         return self.form is not None and self.form.get(name) in ("on", "1", "true")
@@ -207,7 +216,7 @@ def staff_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 row = await cur.fetchone()
                 if row is None:
                     return login_redirect(request)
-                user = User(*row[:7])
+                user = User(*row[:8])
                 if form is not None and not tokens_equal(form.get("csrf"), user.csrf_token):
                     return forbidden(
                         request,
@@ -245,9 +254,9 @@ def staff_view(
                 # Who was refused, for the page's header (a second statement, on this rare path).
                 cur = await conn.execute(RESUME_SQL, {"token": token})
                 found = await cur.fetchone()
-                return forbidden(request, User(*found[:7]) if found else None)
+                return forbidden(request, User(*found[:8]) if found else None)
         if row is None:
             return login_redirect(request)
-        return await handler(View(request, User(*row[:7])), row[-1])
+        return await handler(View(request, User(*row[:8])), row[-1])
 
     return endpoint
