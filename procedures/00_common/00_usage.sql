@@ -12,7 +12,7 @@ grant usage on schema bus, crm, catalog, billing, payment, doc, net, mon, prov t
 grant usage on schema crm, catalog to mango_customer, mango_partner;
 grant usage on schema flow to mango_flow, mango_agent_flowcollector, mango_agent_scheduler;
 -- Administrators see the retention setting, its log and the collector's status (procedures/70_flow/
--- 30_retention_page.sql grants what); flow records, NAT events and lawful cases stay the officers'.
+-- 30_administrators.sql grants what); flow records, NAT events and lawful cases stay the officers'.
 grant usage on schema flow to mango_admin;
 -- Officers name subscribers and read their traffic summaries, and read the history of their cases.
 grant usage on schema crm, net, catalog, audit to mango_flow;

@@ -105,3 +105,9 @@ revoke all on audit.records from public;
 grant select on audit.records to mango_office, mango_flow;
 
 select audit.enable('auth.users', array['password_hash', '-last_login_at', '-updated_at']);
+
+-- The history of lawful cases, queries and exports (the flow schema, procedures/70_flow) is as
+-- confidential as they are: staff without the flow role (administrators too) do not see it.
+drop policy if exists flow_records_officers_only on audit.records;
+create policy flow_records_officers_only on audit.records as restrictive for select to public
+using (table_schema <> 'flow' or (select auth.may('flow')));

@@ -195,16 +195,10 @@ grant execute on function flow.finish_nat_import(
 ) to mango_admin;
 
 -- ---------------------------------------------------------------------------------------------
--- Row-level security and grants. Customer traffic is read by the staff who answer for it (support,
--- billing, administrators, reporting for FUP) and by officers. A customer reading only their own
--- rows (self-care) needs auth.customer_id(), which the self-care issue brings.
+-- Row-level security and grants of the NAT log imports (crm.customer_traffic's are in
+-- procedures/40_crm/70_customer_traffic.sql).
 
-alter table crm.customer_traffic enable row level security;
 alter table flow.nat_imports enable row level security;
-
-drop policy if exists staff_select_all on crm.customer_traffic;
-create policy staff_select_all on crm.customer_traffic for select to mango_staff, mango_agent_scheduler
-using (true);
 
 drop policy if exists readers_select_all on flow.nat_imports;
 create policy readers_select_all on flow.nat_imports for select
@@ -213,6 +207,5 @@ drop policy if exists agents_select_all on flow.nat_imports;
 create policy agents_select_all on flow.nat_imports for select
 to mango_agent_scheduler using (true);
 
-revoke all on crm.customer_traffic, flow.nat_imports from public;
-grant select on crm.customer_traffic to mango_support, mango_billing, mango_admin, mango_flow, mango_agent_scheduler;
+revoke all on flow.nat_imports from public;
 grant select on flow.nat_imports to mango_flow, mango_admin, mango_agent_scheduler;

@@ -880,9 +880,3 @@ grant insert (query_id, part, format, row_count, sha256, exported_by) on flow.la
 select audit.enable('flow.lawful_cases', array['-updated_at']);
 select audit.enable('flow.lawful_queries');
 select audit.enable('flow.lawful_exports');
-
--- The history of lawful cases, queries and exports is as confidential as they are: staff without
--- the flow role (administrators too) do not see audit records of the flow schema.
-drop policy if exists flow_records_officers_only on audit.records;
-create policy flow_records_officers_only on audit.records as restrictive for select to public
-using (table_schema <> 'flow' or (select auth.may('flow')));
