@@ -307,20 +307,19 @@ select c.id, c.name, coalesce(m.kind, 'cpe') as kind, c.role, c.is_core, null::t
  limit %(limit)s
 """
 CPES_PER_PARENT = 12  # a node below them says that there are more (and links to the device)
-CPE_LIMIT = 600
+CPE_LIMIT = 400
 
 # The links between the operator's devices (net.links.operator_link, its own index), not the
 # million links of customers' devices: the parent relations among them and the others (rings,
-# backup paths) that the map draws apart.
+# backup paths) that the map draws apart. Each end's interface is looked up by its key (offset 0
+# keeps the planner from joining, which walks the interfaces in key order).
 LINKS_SQL = """
-select x.a_interface_id, x.b_interface_id, x.a_device_id, x.b_device_id, x.medium, x.speed_mbps
-  from (select k.a_interface_id, k.b_interface_id,
-               (select i.device_id from net.interfaces i where i.id = k.a_interface_id) as a_device_id,
-               (select i.device_id from net.interfaces i where i.id = k.b_interface_id) as b_device_id,
-               k.medium, k.speed_mbps
-          from net.links k
-         where k.operator_link) x
- where x.a_device_id <> x.b_device_id
+select k.a_interface_id, k.b_interface_id, ia.device_id as a_device_id, ib.device_id as b_device_id, k.medium,
+       k.speed_mbps
+  from net.links k
+  cross join lateral (select i.device_id from net.interfaces i where i.id = k.a_interface_id offset 0) ia
+  cross join lateral (select i.device_id from net.interfaces i where i.id = k.b_interface_id offset 0) ib
+ where k.operator_link and ia.device_id <> ib.device_id
 """
 
 
@@ -404,19 +403,18 @@ select s.id, s.code, s.name, s.kind, s.city, s.latitude, s.longitude,
 SITE_DEVICES = "net.devices where site_id = %s and state <> 'retired'"
 
 # Sites linked where the operator's devices at them are linked (parent relations are links too):
-# the operator's links only (net.links.operator_link), not every customer device's.
+# the operator's links only (net.links.operator_link), not every customer device's; each end looked
+# up by its key as in LINKS_SQL.
 GEO_PAIRS_SQL = """
-select least(x.a_site_id, x.b_site_id) as a_site_id, greatest(x.a_site_id, x.b_site_id) as b_site_id,
-       (array_agg(x.medium order by case x.medium when 'fibre' then 0 when 'radio' then 1 else 2 end))[1] as medium,
+select least(a.site_id, b.site_id) as a_site_id, greatest(a.site_id, b.site_id) as b_site_id,
+       (array_agg(k.medium order by case k.medium when 'fibre' then 0 when 'radio' then 1 else 2 end))[1] as medium,
        count(*) as links
-  from (select (select d.site_id from net.interfaces i join net.devices d on d.id = i.device_id
-                 where i.id = k.a_interface_id) as a_site_id,
-               (select d.site_id from net.interfaces i join net.devices d on d.id = i.device_id
-                 where i.id = k.b_interface_id) as b_site_id,
-               k.medium
-          from net.links k
-         where k.operator_link) x
- where x.a_site_id <> x.b_site_id
+  from net.links k
+  cross join lateral (select d.site_id from net.interfaces i join net.devices d on d.id = i.device_id
+                       where i.id = k.a_interface_id offset 0) a
+  cross join lateral (select d.site_id from net.interfaces i join net.devices d on d.id = i.device_id
+                       where i.id = k.b_interface_id offset 0) b
+ where k.operator_link and a.site_id <> b.site_id
  group by 1, 2
 """
 
