@@ -140,7 +140,9 @@ def ensure_staff_groups(conn: psycopg.Connection) -> None:
     ``mango_<name>`` for each, office roles members of ``mango_office``, ``mango_admin`` a member
     of every role an administrator holds too; then the memberships of the ``mango_as_*`` roles
     and of the web client are brought to what they must be. Runs as the set-up's superuser."""
-    rows = conn.execute("select name, office, held_by_admin from auth.staff_roles order by position").fetchall()
+    rows = conn.execute(
+        "select name, office, held_by_admin from auth.staff_roles order by position"
+    ).fetchall()
     names = {name for name, _, _ in rows}
     cur = conn.cursor()
     for name, office, held_by_admin in rows:

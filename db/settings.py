@@ -35,7 +35,6 @@ class Settings:
     var_dir: Path
     web_host: str
     web_port: int
-    selfcare_port: int
 
     @property
     def dbname(self) -> str:
@@ -125,5 +124,4 @@ def load(dbname: str | None = None) -> Settings:
         var_dir=Path(os.environ.get("MANGO_VAR") or ROOT / "var"),
         web_host=os.environ.get("MANGO_WEB_HOST", "127.0.0.1"),
         web_port=int(os.environ.get("MANGO_WEB_PORT", "8000")),
-        selfcare_port=int(os.environ.get("MANGO_SELFCARE_PORT", "8001")),
     )

@@ -47,7 +47,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from db import demo
 
-    return demo.main(_settings(args), customers=args.customers, seed=args.seed, once=args.once, force=args.force)
+    return demo.main(
+        _settings(args), customers=args.customers, seed=args.seed, once=args.once, force=args.force
+    )
 
 
 def cmd_web(args: argparse.Namespace) -> int:

@@ -198,6 +198,7 @@ def test_demo_logins_can_log_in(demo_loaded: Settings) -> None:
         "sales",
         "report",
         "officer",
+        "supervisor",
     ]
     with psycopg.connect(demo_loaded.role_conninfo("mango_web")) as conn:
         for username, password, _ in demo.DEMO_LOGINS:

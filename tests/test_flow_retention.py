@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from psycopg import sql
 
 INSERT_DAY = """
 insert into flow.flows (exporter, flow_start, flow_end, src_addr, dst_addr, src_port, dst_port, protocol,

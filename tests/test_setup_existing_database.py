@@ -27,9 +27,7 @@ def existing(settings: Settings) -> Iterator[Settings]:
     bootstrap.ensure_database(settings, name)
     migrate.migrate(settings, name)
     with psycopg.connect(settings.admin_conninfo(name), autocommit=True) as conn:
-        conn.execute(
-            "select auth.create_user('olga', 'Olga Officer', null, 'cs', '{admin}', %s)", [PASSWORD]
-        )
+        conn.execute("select auth.create_user('olga', 'Olga Officer', null, 'cs', '{admin}', %s)", [PASSWORD])
         conn.execute(
             "select auth.create_user('admin', 'Their own admin', null, 'cs', '{admin}', %s)", [PASSWORD]
         )
@@ -45,7 +43,8 @@ def _run(args: list[str], database_url: str) -> subprocess.CompletedProcess[str]
 def _passwords(s: Settings) -> tuple[list[tuple[str, bool]], str | None]:
     with psycopg.connect(s.admin_conninfo(), autocommit=True) as conn:
         users = conn.execute(
-            "select username::text, password_hash = crypt(%s, password_hash) from auth.users order by 1", [PASSWORD]
+            "select username::text, password_hash = crypt(%s, password_hash) from auth.users order by 1",
+            [PASSWORD],
         ).fetchall()
         web = conn.execute("select rolpassword from pg_authid where rolname = 'mango_web'").fetchone()
     return [(str(u), bool(ok)) for u, ok in users], (str(web[0]) if web else None)

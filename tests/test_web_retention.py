@@ -92,13 +92,19 @@ def test_a_period_below_the_legal_minimum_needs_a_second_confirmation_which_is_r
     )
     assert admin.execute("select flow.retention()").fetchone() == before
     done = client.post(
-        "/retention", data={"csrf": csrf, "amount": "3", "unit": "months", "confirm": "on"}, follow_redirects=False
+        "/retention",
+        data={"csrf": csrf, "amount": "3", "unit": "months", "confirm": "on"},
+        follow_redirects=False,
     )
     assert done.status_code == 303
     logged = admin.execute(
         "select detail from flow.retention_log where kind = 'setting' order by id desc limit 1"
     ).fetchone()
-    assert logged and "below the legal minimum of 6 months, confirmed" in logged[0] and f"by {user[0]}" in logged[0]
+    assert (
+        logged
+        and "below the legal minimum of 6 months, confirmed" in logged[0]
+        and f"by {user[0]}" in logged[0]
+    )
     # The same again changes nothing, and says so.
     again = client.post("/retention", data={"csrf": csrf, "amount": "3", "unit": "months", "confirm": "on"})
     assert "Nothing changed: the period is already 3 months." in again.text

@@ -42,13 +42,18 @@ def test_wrong_passwords_make_the_next_try_wait(client: TestClient, admin: psyco
     assert "mango_session" not in client.cookies
     # The wait over (moved back in time), the right password logs in.
     admin.execute(
-        "update auth.login_attempts set attempted_at = attempted_at - interval '1 minute' where username = %s", [user]
+        "update auth.login_attempts set attempted_at = attempted_at - interval '1 minute' where username = %s",
+        [user],
     )
-    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": user, "password": PASSWORD, "csrf": csrf}, follow_redirects=False
+    )
     assert r.status_code == 303 and "mango_session" in client.cookies
 
 
-def test_an_inactive_account_answers_like_a_wrong_password(client: TestClient, admin: psycopg.Connection) -> None:
+def test_an_inactive_account_answers_like_a_wrong_password(
+    client: TestClient, admin: psycopg.Connection
+) -> None:
     user = make_staff(admin, ["sales"])
     admin.execute("update auth.users set active = false where username = %s", [user])
     csrf = form_token(client.get("/login").text)
@@ -56,12 +61,16 @@ def test_an_inactive_account_answers_like_a_wrong_password(client: TestClient, a
     assert r.status_code == 401 and "Wrong user name or password." in r.text
 
 
-def test_a_password_with_spaces_around_it_is_kept_as_typed(client: TestClient, admin: psycopg.Connection) -> None:
+def test_a_password_with_spaces_around_it_is_kept_as_typed(
+    client: TestClient, admin: psycopg.Connection
+) -> None:
     user = make_staff(admin, ["sales"])
     csrf = login(client, user)
     spaced = "  a long passphrase with spaces  "
     r = client.post(
-        "/account/password", data={"csrf": csrf, "old": PASSWORD, "new": spaced, "again": spaced}, follow_redirects=False
+        "/account/password",
+        data={"csrf": csrf, "old": PASSWORD, "new": spaced, "again": spaced},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     row = admin.execute(

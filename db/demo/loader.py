@@ -197,7 +197,9 @@ class Loader:
         )
         taken = self.cur.fetchone()
         if taken and taken[0]:
-            raise DemoRefused(f"the demo's user names exist here already ({taken[0]}); it changes no existing user")
+            raise DemoRefused(
+                f"the demo's user names exist here already ({taken[0]}); it changes no existing user"
+            )
         for username, full_name, roles, password in people:
             self.cur.execute(
                 "select auth.create_user(%s, %s, %s, 'cs', %s, %s)",

@@ -16,8 +16,9 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("support", "mango-support", "support: call centre, customers"),
     ("technician", "mango-technician", "technician: network, devices"),
     ("sales", "mango-sales", "sales: orders, offers"),
-    ("report", "mango-report", "report: read-only reporting"),
+    ("report", "mango-report", "report: the reporting views"),
     ("officer", "mango-officer", "flow: lawful requests for retained traffic data"),
+    ("supervisor", "mango-supervisor", "supervisor: gives and takes the officer role"),
 ]
 
 _LOGIN_ROLES = {
@@ -28,6 +29,7 @@ _LOGIN_ROLES = {
     "sales": ["sales"],
     "report": ["report"],
     "officer": ["flow"],
+    "supervisor": ["supervisor"],
 }
 _LOGIN_NAMES = {
     "admin": "Tomáš Marek",
@@ -37,6 +39,7 @@ _LOGIN_NAMES = {
     "sales": "Martin Novotný",
     "report": "Hana Svobodová",
     "officer": "Olga Dvořáková",
+    "supervisor": "Radek Veselý",
 }
 # More staff, with passwords nobody is told (an admin sets one when needed).
 _MORE_STAFF = [

@@ -139,6 +139,8 @@ async def user_edit(page: Page) -> Response:
     if page.form is not None:
         roles = await _roles(page, user_id)
         values = {**_values(page, roles), "username": current["username"], "id": user_id}
+        if not current["may_manage"]:  # the box is disabled (an officer's account): it stays as it is
+            values["active"] = current["active"]
         _, failed = await page.attempt(
             lambda: page.conn.execute(
                 "select auth.update_user(%s, %s, %s, %s, %s, %s)",

@@ -156,6 +156,11 @@ def errors_from(exc: psycopg.Error, lang: str, field: str | None = None) -> Form
     elif state.startswith("MG"):  # our own rules: the message says what to do (translated when fixed)
         column = diag.column_name
         message = _(lang, primary) if primary else str(exc)
+    elif state == "42501" and diag.column_name:
+        # A refusal our own functions raise about a field (auth.set_password, auth.checked_roles):
+        # shown beside it. A bare permission error (no column) stays the "not allowed" page.
+        column = diag.column_name
+        message = _(lang, primary) if primary else str(exc)
     elif state == "23514":  # check_violation
         column = _column_of_constraint(diag, _SUFFIXES[state])
         check = RULES.check(diag.schema_name or "", diag.table_name or "", diag.constraint_name or "")

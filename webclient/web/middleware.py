@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
 # Served over HTTPS (directly, or behind a proxy that says so with X-Forwarded-Proto, which uvicorn
 # trusts from the proxy's address): browsers keep to HTTPS for a year.
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")

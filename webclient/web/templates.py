@@ -144,7 +144,15 @@ def _sidebar(env: jinja2.Environment) -> Callable[[Iterable[str], str], Markup]:
         held = frozenset(rights)
         key = (held, active)
         if key not in rendered:
-            html = env.get_template("_sidebar.html").render(rights=held, active=active)
+            nav: Any = env.globals.get("nav") or []
+            # The items a user with these rights sees (an item without "rights" is for everyone),
+            # and only the sections that keep one.
+            sections = [
+                (section, shown)
+                for section, items in nav
+                if (shown := [i for i in items if not i.get("rights") or held & set(i["rights"])])
+            ]
+            html = env.get_template("_sidebar.html").render(sections=sections, active=active)
             rendered[key] = Markup(html)
         return rendered[key]
 
