@@ -294,10 +294,14 @@ def test_staff_without_the_flow_role_are_refused(
     assert run.status_code == 403
 
 
-def test_an_administrator_can_give_the_flow_role(client: TestClient, admin: psycopg.Connection) -> None:
-    csrf = login_as(client, admin, ["admin"], prefix="wl")
+def test_an_officer_made_by_an_administrator_needs_a_second_person(
+    client: TestClient, admin: psycopg.Connection
+) -> None:
+    """The administrator creates the user; the officer role comes from another officer."""
+    login_as(client, admin, ["admin"], prefix="wl")
     form = client.get("/users/new")
-    assert 'name="role_flow"' in form.text
+    box = re.search(r'<input type="checkbox" name="role_flow"[^>]*>', form.text)
+    assert box and "disabled" in box.group(0)
     name = f"wl_officer_{secrets.token_hex(3)}"
     created = client.post(
         "/users/new",
@@ -307,15 +311,23 @@ def test_an_administrator_can_give_the_flow_role(client: TestClient, admin: psyc
             "full_name": "Officer",
             "email": "",
             "language": "en",
-            "role_flow": "on",
+            "role_flow": "on",  # forged: the form does not offer it
             "password": "a-long-password-1",
         },
         follow_redirects=False,
     )
     assert created.status_code == 303, created.text
-    assert csrf
-    row = admin.execute(
-        "select roles, pg_has_role(db_role, 'mango_flow', 'member') from auth.users where username = %s",
+    row = admin.execute("select id, roles from auth.users where username = %s", [name]).fetchone()
+    assert row is not None and row[1] == []
+    client.cookies.clear()
+    csrf = login_as(client, admin, ["flow"], prefix="wl")
+    given = client.post(
+        f"/users/{row[0]}/role/flow", data={"csrf": csrf, "holds": "1"}, follow_redirects=False
+    )
+    assert given.status_code == 303
+    officer = admin.execute(
+        "select roles, has_function_privilege(db_role, 'flow.open_case(text, text, text, date, date, text)',"
+        " 'execute') from auth.users where username = %s",
         [name],
     ).fetchone()
-    assert row == (["flow"], True)
+    assert officer == (["flow"], True)

@@ -421,12 +421,15 @@ begin
     execute format('drop policy if exists front_write_all on crm.%I', v_table);
     execute format('create policy front_write_all on crm.%I for all to mango_staff using (true) with check (true)',
                    v_table);
-    execute format('grant select on crm.%I to mango_office, mango_agent_scheduler, mango_agent_documents, '
-                   'mango_agent_provisioner', v_table);
+    execute format('grant select on crm.%I to mango_office', v_table);
     execute format('grant insert, update, delete on crm.%I to mango_support, mango_sales, mango_billing', v_table);
   end loop;
 end;
 $$;
+-- What the agents read of them: documents go to the contacts (billing e-mail) and name the place;
+-- provisioning and the scheduler (which activates ordered services) need the service's place.
+grant select on crm.contacts to mango_agent_documents;
+grant select on crm.delivery_places to mango_agent_documents, mango_agent_provisioner, mango_agent_scheduler;
 -- Notes are kept: written once, never edited or removed.
 revoke update, delete on crm.customer_notes from mango_support, mango_sales, mango_billing;
 -- Delivery places are deactivated, never deleted (services refer to them).

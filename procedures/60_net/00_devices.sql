@@ -192,7 +192,11 @@ begin
     execute format('create policy technician_write_all on net.%I for all to mango_staff using (true) '
                    'with check (true)', v_table);
     if v_table <> 'credentials' then
-      execute format('grant select on net.%I to mango_office, mango_agent_monitor, mango_agent_provisioner', v_table);
+      execute format('grant select on net.%I to mango_office, mango_agent_provisioner', v_table);
+    end if;
+    -- The monitoring agent polls devices and follows the topology (an outage's children).
+    if v_table in ('sites', 'device_models', 'devices', 'interfaces', 'links', 'device_events') then
+      execute format('grant select on net.%I to mango_agent_monitor', v_table);
     end if;
     execute format('grant insert, update on net.%I to mango_technician', v_table);
     if v_table not in ('device_events', 'stock_movements') then
