@@ -13,23 +13,29 @@ create table auth.staff_roles (
     held_by_admin boolean not null default false,
     -- Who may give or take this role: holders of one of these roles (never themselves for a role
     -- that administrators do not hold: that needs a second person).
-    granted_by text [] not null default '{admin}'
+    granted_by text[] not null default '{admin}'
 );
 comment on table auth.staff_roles is
 'The staff roles users hold, what each implies and who may give it. [not audited: platform setting]';
 
 insert into auth.staff_roles (name, position, description, office, held_by_admin, granted_by) values
-('admin', 1, 'Administrator: users, operators, catalogue and settings; holds every office role.', true, false,
- '{admin}'),
+(
+    'admin', 1, 'Administrator: users, operators, catalogue and settings; holds every office role.', true, false,
+    '{admin}'
+),
 ('billing', 2, 'Billing: charges, documents, payments, bank accounts.', true, true, '{admin}'),
 ('support', 3, 'Support and call centre: customers, services, contacts.', true, true, '{admin}'),
 ('technician', 4, 'Technician: devices, network, stores.', true, true, '{admin}'),
 ('sales', 5, 'Sales: customers, orders, discounts.', true, true, '{admin}'),
 ('report', 6, 'Reporting: reads the report views only.', false, true, '{admin}'),
-('flow', 7, 'Data-retention officer: lawful requests, flow records and NAT logs.', false, false,
- '{flow,supervisor}'),
-('supervisor', 8, 'Retention supervisor: gives and takes the officer role, which administrators cannot.', false,
- false, '{supervisor}');
+(
+    'flow', 7, 'Data-retention officer: lawful requests, flow records and NAT logs.', false, false,
+    '{flow,supervisor}'
+),
+(
+    'supervisor', 8, 'Retention supervisor: gives and takes the officer role, which administrators cannot.', false,
+    false, '{supervisor}'
+);
 
 alter table auth.users enable row level security;
 alter table auth.staff_roles enable row level security;

@@ -4,7 +4,7 @@
 -- after the next migrate, as a function or policy a file stops defining is.
 
 create or replace function auth.app_schemas()
-returns text []
+returns text[]
 language sql immutable security invoker set search_path = pg_catalog, pg_temp
 as $$
   select array['auth', 'bus', 'audit', 'crm', 'catalog', 'billing', 'payment', 'doc', 'net', 'mon', 'prov', 'flow',

@@ -26,7 +26,8 @@ as $$
   select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false)
      and auth.caller_role() = session_user::text;
 $$;
-comment on function auth.is_console() is 'Whether the caller is a superuser at the console (not switched to another role).';
+comment on function auth.is_console() is
+'Whether the caller is a superuser at the console (not switched to another role).';
 revoke all on function auth.is_console() from public;
 
 create or replace function auth.setting(p_key text)
@@ -51,7 +52,7 @@ comment on function auth.token_hash(text) is 'SHA-256 of a session token: only t
 revoke all on function auth.token_hash(text) from public;
 
 create or replace function auth.signed_in()
-returns table (user_id bigint, roles text [])
+returns table (user_id bigint, roles text[])
 language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
   -- definer: reads auth.sessions, which no application role can read. The session token set by
@@ -81,7 +82,7 @@ revoke all on function auth.user_id() from public;
 grant execute on function auth.user_id()
 to mango_self, mango_agent, mango_customer, mango_partner;
 
-create or replace function auth.holds(p_roles text [], p_right text)
+create or replace function auth.holds(p_roles text[], p_right text)
 returns boolean
 language sql stable security definer set search_path = pg_catalog, pg_temp
 as $$
@@ -91,9 +92,9 @@ as $$
       or ('admin' = any(p_roles)
           and exists (select from auth.staff_roles r where r.name = p_right and r.held_by_admin));
 $$;
-comment on function auth.holds(text [], text) is
+comment on function auth.holds(text[], text) is
 'Whether a set of staff roles includes a right (an administrator holds the office and report roles).';
-revoke all on function auth.holds(text [], text) from public;
+revoke all on function auth.holds(text[], text) from public;
 
 create or replace function auth.may(p_right text)
 returns boolean
@@ -120,7 +121,8 @@ begin
   end if;
 end;
 $$;
-comment on function auth.require(text) is 'Raise a permission error unless the signed-in user (or the console) holds the right.';
+comment on function auth.require(text) is
+'Raise a permission error unless the signed-in user (or the console) holds the right.';
 revoke all on function auth.require(text) from public;
 grant execute on function auth.require(text)
 to mango_self, mango_agent, mango_customer, mango_partner;

@@ -14,14 +14,14 @@ create policy everyone_select_all on auth.staff_roles for select to public using
 revoke all on auth.staff_roles from public;
 grant select on auth.staff_roles to mango_self, mango_web, mango_role_maker;
 
-create or replace function auth.staff_role_name(p_roles text [])
+create or replace function auth.staff_role_name(p_roles text[])
 returns text
 language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The one normal form of a role set: known names only, sorted, without duplicates, and without the
 -- roles an administrator holds anyway when admin is among them.
 declare
-  v_roles text [] := array(select distinct r from unnest(coalesce(p_roles, '{}')) r where r is not null order by r);
+  v_roles text[] := array(select distinct r from unnest(coalesce(p_roles, '{}')) r where r is not null order by r);
   v_unknown text;
 begin
   select string_agg(r, ', ') into v_unknown
@@ -37,20 +37,20 @@ begin
   return 'mango_as_' || coalesce(nullif(array_to_string(v_roles, '_'), ''), 'none');
 end;
 $$;
-comment on function auth.staff_role_name(text []) is
+comment on function auth.staff_role_name(text[]) is
 'The name of the database role for a set of staff roles (mango_as_billing_support; mango_as_none).';
-revoke all on function auth.staff_role_name(text []) from public;
-grant execute on function auth.staff_role_name(text []) to mango_role_maker;
+revoke all on function auth.staff_role_name(text[]) from public;
+grant execute on function auth.staff_role_name(text[]) to mango_role_maker;
 
 create or replace function auth.staff_role_parts(p_name text)
-returns text []
+returns text[]
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- The staff roles a role name stands for, or null if the name is not the normal form of any set.
   select case when p_name ~ '^mango_as_[a-z]+(_[a-z]+)*$'
               and (substr(p_name, 10) = 'none'
                    or auth.staff_role_name(string_to_array(substr(p_name, 10), '_')) = p_name)
-              then case when substr(p_name, 10) = 'none' then '{}'::text []
+              then case when substr(p_name, 10) = 'none' then '{}'::text[]
                         else string_to_array(substr(p_name, 10), '_') end
          end;
 $$;
@@ -97,7 +97,7 @@ grant execute on function auth.create_staff_role(text) to mango_owner;
 set local role mango_owner;
 
 create or replace function auth.staff_groups(p_name text)
-returns text []
+returns text[]
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
   -- The group roles whose privileges a mango_as_* role holds: mango_self, one per staff role, and
@@ -123,7 +123,7 @@ as $$
 -- functions), so it holds exactly their union. GRANT takes no lock on the tables. Returns the
 -- number of privileges granted.
 declare
-  v_groups oid [];
+  v_groups oid[];
   v_grant record;
   v_count integer := 0;
 begin
@@ -218,7 +218,7 @@ comment on function auth.sync_staff_role(text) is
 'Give a mango_as_* role exactly the privileges of its groups in this database.';
 revoke all on function auth.sync_staff_role(text) from public;
 
-create or replace function auth.role_for(p_roles text [])
+create or replace function auth.role_for(p_roles text[])
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$
@@ -239,8 +239,9 @@ begin
   return v_name;
 end;
 $$;
-comment on function auth.role_for(text []) is 'The database role for a set of staff roles, made and synced on first use.';
-revoke all on function auth.role_for(text []) from public;
+comment on function auth.role_for(text[]) is
+'The database role for a set of staff roles, made and synced on first use.';
+revoke all on function auth.role_for(text[]) from public;
 
 create or replace function auth.sync_staff_roles()
 returns integer
@@ -270,7 +271,8 @@ begin
   return v_count;
 end;
 $$;
-comment on function auth.sync_staff_roles() is 'Re-sync the privileges of every mango_as_* role in use (after migrate).';
+comment on function auth.sync_staff_roles() is
+'Re-sync the privileges of every mango_as_* role in use (after migrate).';
 revoke all on function auth.sync_staff_roles() from public;
 
 create or replace function auth.tg_users__validate_roles()

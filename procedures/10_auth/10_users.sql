@@ -75,15 +75,15 @@ comment on function auth.may_manage(bigint) is
 revoke all on function auth.may_manage(bigint) from public;
 grant execute on function auth.may_manage(bigint) to mango_self;
 
-create or replace function auth.checked_roles(p_user_id bigint, p_old text [], p_new text [])
-returns text []
+create or replace function auth.checked_roles(p_user_id bigint, p_old text[], p_new text[])
+returns text[]
 language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
 -- The roles a user ends up with when the caller asks for p_new: a role the caller may not give or
 -- take and did not change stays as it was; asking to change one is an error naming it. The
 -- console gets exactly p_new.
 declare
-  v_new text [] := array(select distinct r from unnest(coalesce(p_new, '{}')) r where r is not null order by r);
+  v_new text[] := array(select distinct r from unnest(coalesce(p_new, '{}')) r where r is not null order by r);
   v_role text;
 begin
   perform auth.staff_role_name(v_new);  -- unknown names: MG010
@@ -111,12 +111,12 @@ begin
   return v_new;
 end;
 $$;
-comment on function auth.checked_roles(bigint, text [], text []) is
+comment on function auth.checked_roles(bigint, text[], text[]) is
 'The roles a user gets when the caller asks for a set: what the caller may not change stays.';
-revoke all on function auth.checked_roles(bigint, text [], text []) from public;
+revoke all on function auth.checked_roles(bigint, text[], text[]) from public;
 
 create or replace function auth.create_user(
-    p_username text, p_full_name text, p_email text, p_language text, p_roles text [], p_password text
+    p_username text, p_full_name text, p_email text, p_language text, p_roles text[], p_password text
 )
 returns bigint
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
@@ -125,7 +125,7 @@ as $$
 -- (or the console); the roles it gives are checked like any change of roles.
 declare
   v_id bigint;
-  v_roles text [];
+  v_roles text[];
 begin
   perform auth.require('admin');
   if exists (select from auth.users where username = lower(p_username)::public.citext) then
@@ -139,13 +139,13 @@ begin
   return v_id;
 end;
 $$;
-comment on function auth.create_user(text, text, text, text, text [], text) is
+comment on function auth.create_user(text, text, text, text, text[], text) is
 'Create a staff user (a signed-in administrator, or the console).';
-revoke all on function auth.create_user(text, text, text, text, text [], text) from public;
-grant execute on function auth.create_user(text, text, text, text, text [], text) to mango_admin;
+revoke all on function auth.create_user(text, text, text, text, text[], text) from public;
+grant execute on function auth.create_user(text, text, text, text, text[], text) to mango_admin;
 
 create or replace function auth.update_user(
-    p_id bigint, p_full_name text, p_email text, p_language text, p_roles text [], p_active boolean
+    p_id bigint, p_full_name text, p_email text, p_language text, p_roles text[], p_active boolean
 )
 returns void
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
@@ -154,7 +154,7 @@ as $$
 -- the right to give it (auth.checked_roles), the active flag the right to manage the user.
 declare
   v_user auth.users;
-  v_roles text [];
+  v_roles text[];
 begin
   perform auth.require('admin');
   select * into v_user from auth.users where id = p_id for update;
@@ -183,10 +183,10 @@ begin
   end if;
 end;
 $$;
-comment on function auth.update_user(bigint, text, text, text, text [], boolean) is
+comment on function auth.update_user(bigint, text, text, text, text[], boolean) is
 'Change a staff user''s details, roles or active flag (a signed-in administrator, or the console).';
-revoke all on function auth.update_user(bigint, text, text, text, text [], boolean) from public;
-grant execute on function auth.update_user(bigint, text, text, text, text [], boolean) to mango_admin;
+revoke all on function auth.update_user(bigint, text, text, text, text[], boolean) from public;
+grant execute on function auth.update_user(bigint, text, text, text, text[], boolean) to mango_admin;
 
 create or replace function auth.set_user_role(p_id bigint, p_role text, p_holds boolean)
 returns void
@@ -196,7 +196,7 @@ as $$
 -- roles an administrator cannot (the audit trigger records who did it).
 declare
   v_user auth.users;
-  v_roles text [];
+  v_roles text[];
 begin
   perform auth.require('staff');
   select * into v_user from auth.users where id = p_id for update;

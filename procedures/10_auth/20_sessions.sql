@@ -8,7 +8,8 @@ insert into auth.settings (key, value, description) values
 ('login_address_window_minutes', '15', 'The window of the per-address limit.')
 on conflict (key) do nothing;
 -- The settings of the former rule (five failures lock a user out for 15 minutes from everywhere).
-delete from auth.settings where key in ('login_max_failures', 'login_lock_minutes');
+delete from auth.settings
+where key in ('login_max_failures', 'login_lock_minutes');
 
 create or replace function auth.login_retry_after(p_username text, p_ip inet)
 returns timestamptz
@@ -116,8 +117,8 @@ end;
 $$;
 create or replace function auth.resume_session(p_token text)
 returns table (
-    user_id bigint, username text, full_name text, language text, roles text [], db_role text, csrf_token text,
-    rights text []
+    user_id bigint, username text, full_name text, language text, roles text[], db_role text, csrf_token text,
+    rights text[]
 )
 language plpgsql volatile security definer set search_path = pg_catalog, pg_temp
 as $$

@@ -246,7 +246,8 @@ end;
 $$;
 comment on function net.release_ip(bigint, timestamptz) is 'End an address assignment at a moment; its history stays.';
 revoke all on function net.release_ip(bigint, timestamptz) from public;
-grant execute on function net.release_ip(bigint, timestamptz) to mango_technician, mango_support, mango_agent_provisioner;
+grant execute on function net.release_ip(bigint, timestamptz)
+to mango_technician, mango_support, mango_agent_provisioner;
 
 create or replace view net.prefix_usage
 with (security_invoker = true)

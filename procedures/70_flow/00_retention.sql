@@ -27,9 +27,11 @@ comment on function flow.retention_bounds() is
 revoke all on function flow.retention_bounds() from public;
 grant execute on function flow.retention_bounds() to mango_admin, mango_flow;
 
-insert into flow.settings (key, value, description) values
-('stale_exporter_minutes', '15',
- 'An exporter that sent nothing for this long is shown as stale (exporters send every minute or so).')
+insert into flow.settings (key, value, description)
+values (
+    'stale_exporter_minutes', '15',
+    'An exporter that sent nothing for this long is shown as stale (exporters send every minute or so).'
+)
 on conflict (key) do nothing;
 
 create or replace function flow.stale_after()
@@ -115,7 +117,8 @@ $$;
 comment on function flow.partition_day(text) is
 'The UTC day a daily partition (name ending in _pYYYYMMDD) holds, else null.';
 revoke all on function flow.partition_day(text) from public;
-grant execute on function flow.partition_day(text) to mango_flow, mango_admin, mango_agent_scheduler, mango_agent_flowcollector;
+grant execute on function flow.partition_day(text)
+to mango_flow, mango_admin, mango_agent_scheduler, mango_agent_flowcollector;
 
 create or replace function flow.partition_name(p_parent text, p_day date)
 returns text

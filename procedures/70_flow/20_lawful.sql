@@ -861,8 +861,9 @@ with check ((select auth.may('flow')) and exported_by = (select auth.user_id()))
 -- policies name mango_staff, and the officer's mango_as_* role is one) and nothing else of crm or net.
 grant select on crm.customers, crm.services, crm.service_moves, crm.contracts, net.ip_assignments, net.mac_assignments,
 net.service_devices, net.devices, net.sites, net.links, net.interfaces to mango_flow;
-grant select on catalog.products to mango_flow;
-grant execute on function crm.customer_name(crm.customers), net.path_to_core(bigint) to mango_flow;
+grant select on table catalog.products to mango_flow;
+grant execute on function crm.customer_name(crm.customers) to mango_flow;
+grant execute on function net.path_to_core(bigint) to mango_flow;
 
 revoke all on flow.lawful_cases, flow.lawful_queries, flow.lawful_results, flow.lawful_exports from public;
 grant select on flow.lawful_cases, flow.lawful_queries, flow.lawful_results, flow.lawful_exports to mango_flow;

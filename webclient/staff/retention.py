@@ -167,16 +167,17 @@ async def overview(page: Page) -> Response:
 
 
 async def change_period(page: Page) -> Response:
-    values = {"amount": page.field("amount"), "unit": page.field("unit"), "confirm": page.checked("confirm")}
+    amount_text, unit_text, confirm = page.field("amount"), page.field("unit"), page.checked("confirm")
+    values: dict[str, Any] = {"amount": amount_text, "unit": unit_text, "confirm": confirm}
     errors = FormErrors()
-    unit = values["unit"] if values["unit"] in UNITS else ""
+    unit = unit_text if unit_text in UNITS else ""
     if not unit:
         errors.fields["retention"] = page._("Choose months or days.")
-    elif not values["amount"].isdigit() or len(values["amount"]) > 6:
+    elif not amount_text.isdigit() or len(amount_text) > 6:
         # The bounds (a day to ten years) are the database's to check (MG701), with its message.
         errors.fields["retention"] = page._("A whole number of months or days.")
     if not errors:
-        amount = int(values["amount"])
+        amount = int(amount_text)
         interval = {"months": 0, "days": 0, unit: amount}
         before = await web.fetch_value(page.conn, "select flow.retention()")
         # A permission error (only administrators may change it) propagates: "not allowed".
@@ -184,7 +185,7 @@ async def change_period(page: Page) -> Response:
             lambda: web.fetch_value(
                 page.conn,
                 "select flow.set_retention(make_interval(months => %s, days => %s), %s)",
-                [interval["months"], interval["days"], values["confirm"]],
+                [interval["months"], interval["days"], confirm],
             )
         )
         if failed is None:

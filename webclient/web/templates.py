@@ -136,15 +136,14 @@ def _sidebar(env: jinja2.Environment) -> Callable[[Iterable[str], str], Markup]:
     hrefs: list[str] = []
 
     def sidebar(rights: Iterable[str], path: str) -> Markup:
-        if not hrefs:  # the navigation is a global set after the environment is made
-            nav: Any = env.globals.get("nav") or []
+        nav: Any = env.globals.get("nav") or []  # a global set after the environment is made
+        if not hrefs:
             hrefs.extend(i["href"] for _, items in nav for i in items if i.get("href"))
         matching = [h for h in hrefs if path == h or (h != "/" and path.startswith(h + "/"))]
         active = max(matching, key=len, default="")
         held = frozenset(rights)
         key = (held, active)
         if key not in rendered:
-            nav: Any = env.globals.get("nav") or []
             # The items a user with these rights sees (an item without "rights" is for everyone),
             # and only the sections that keep one.
             sections = [
