@@ -51,59 +51,66 @@ $$;
 comment on function auth.token_hash(text) is 'SHA-256 of a session token: only the hash is stored. [inlined]';
 revoke all on function auth.token_hash(text) from public;
 
-create or replace function auth.signed_in()
-returns table (user_id bigint, roles text[])
-language sql stable security definer set search_path = pg_catalog, pg_temp
+-- (It returned a set before it became PL/pgSQL: that one goes first.)
+do $$
+begin
+  if exists (select from pg_catalog.pg_proc p where p.oid = to_regprocedure('auth.signed_in()') and p.proretset) then
+    drop function auth.signed_in();
+  end if;
+end;
+$$;
+create or replace function auth.signed_in(out user_id bigint, out roles text[])
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
-  -- definer: reads auth.sessions, which no application role can read. The session token set by
-  -- the web client must belong to a live session of an active user whose database role is the
-  -- caller's role, so SQL that switches role or sets another token cannot claim another identity.
-  select u.id, u.roles
+-- definer: reads auth.sessions, which no application role can read. The session token set by
+-- the web client must belong to a live session of an active user whose database role is the
+-- caller's role, so SQL that switches role or sets another token cannot claim another identity.
+-- PL/pgSQL, so that its plan is kept for the session: the audit trigger of every row and the
+-- policies on flows ask it (as a SQL function with a SET clause it was planned on every call).
+begin
+  select u.id, u.roles into user_id, roles
     from auth.sessions s
     join auth.users u on u.id = s.user_id
    where s.token_hash = auth.token_hash(current_setting('mango.session', true))
      and s.ended_at is null
      and s.expires_at > now()
      and u.active
-     and u.db_role = auth.caller_role();
+     and u.db_role = coalesce(nullif(current_setting('role', true), 'none'), session_user::text);
+end;
 $$;
 comment on function auth.signed_in() is 'The staff user of the current request and their roles (no row: none).';
 revoke all on function auth.signed_in() from public;
 
 create or replace function auth.user_id()
 returns bigint
-language sql stable security definer set search_path = pg_catalog, pg_temp
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
-  -- definer: see auth.signed_in.
-  select s.user_id from auth.signed_in() s;
+-- definer: see auth.signed_in.
+begin
+  return (auth.signed_in()).user_id;
+end;
 $$;
 comment on function auth.user_id() is 'The staff user of the current request, or null.';
 revoke all on function auth.user_id() from public;
 grant execute on function auth.user_id()
 to mango_self, mango_agent, mango_customer, mango_partner;
 
-create or replace function auth.holds(p_roles text[], p_right text)
-returns boolean
-language sql stable security definer set search_path = pg_catalog, pg_temp
-as $$
-  -- definer: reads auth.staff_roles for what an administrator holds. 'staff' is any staff user.
-  select p_right = 'staff'
-      or p_right = any(p_roles)
-      or ('admin' = any(p_roles)
-          and exists (select from auth.staff_roles r where r.name = p_right and r.held_by_admin));
-$$;
-comment on function auth.holds(text[], text) is
-'Whether a set of staff roles includes a right (an administrator holds the office and report roles).';
-revoke all on function auth.holds(text[], text) from public;
-
 create or replace function auth.may(p_right text)
 returns boolean
-language sql stable security definer set search_path = pg_catalog, pg_temp
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp
 as $$
-  -- definer: reads the session (auth.signed_in). True for the console; else only for a signed-in
-  -- user who holds the right, never for a role switched to without a session.
-  select auth.is_console()
-      or coalesce((select auth.holds(s.roles, p_right) from auth.signed_in() s), false);
+-- definer: reads the session (auth.signed_in). True for the console; else only for a signed-in
+-- user who holds the right, never for a role switched to without a session.
+declare
+  v_roles text[] := (auth.signed_in()).roles;
+begin
+  if v_roles is not null then
+    return p_right = 'staff' or p_right = any(v_roles)
+        or ('admin' = any(v_roles)
+            and exists (select from auth.staff_roles r where r.name = p_right and r.held_by_admin));
+  end if;
+  return auth.is_console();
+end;
 $$;
 comment on function auth.may(text) is
 'Whether the signed-in user (or the console) holds a staff right: admin, billing, …, flow, supervisor, staff.';
