@@ -5,7 +5,7 @@
 -- flow or a case; with the session, the same statements work. (The file logs in as mango_web with
 -- SET SESSION AUTHORIZATION, so the database sees the web client's own login, not the superuser.)
 begin;
-select plan(24);
+select plan(27);
 
 select * from tests.lawful_scenario(7) \gset
 select tests.make_user('{admin}', 'pgtap_admin') as admin_id \gset
@@ -82,6 +82,18 @@ select throws_ok(
 );
 select is_empty($$select id from auth.users$$, 'nor read the users');
 
+-- A support role, no session: no write to any business table.
+set local role mango_as_support;
+select throws_ok(
+    format($$insert into crm.customers (operator_id, kind, first_name, last_name) values (%s, 'person', 'X', 'Y')$$,
+           :op),
+    '42501', null, 'no session: a support role inserts no customer'
+);
+select is_empty(
+    format('update crm.customers set note = %L where id = %s returning id', 'hijacked', :c1),
+    'nor changes one'
+);
+
 -- An officer's role, no session: no flow, no case.
 set local role mango_as_flow;
 select is_empty($$select * from flow.flows$$, 'no session: an officer''s role reads no flow');
@@ -111,6 +123,12 @@ set local role mango_as_flow;
 select set_config('mango.session', :'officer_token', true);
 select isnt_empty($$select * from flow.flows$$, 'an officer''s session reads flows');
 select isnt_empty($$select * from flow.lawful_cases$$, 'and cases');
+set local role mango_as_support;
+select set_config('mango.session', :'support_token', true);
+select isnt_empty(
+    format('update crm.customers set note = %L where id = %s returning id', 'called back', :c1),
+    'a support user''s session changes a customer'
+);
 
 reset role;
 reset session authorization;
