@@ -244,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--email")
     up.add_argument("--language", default="cs", choices=["cs", "en"])
     up.add_argument(
-        "--roles", default="", help="comma-separated: admin,billing,support,technician,sales,report,flow"
+        "--roles",
+        default="",
+        help="comma-separated staff roles (the database's auth.staff_roles: admin, billing, …)",
     )
     up.add_argument("--password", help="(else asked for, or read from standard input)")
     up.set_defaults(func=cmd_user_add)
