@@ -13,40 +13,61 @@ $$;
 comment on function auth.app_schemas() is 'The schemas of the application (what grants, syncs and tests cover).';
 revoke all on function auth.app_schemas() from public;
 
-create or replace function audit.reset_grants()
+create or replace function audit.app_privileges()
+returns table (
+    kind text, nsp text, rel regclass, col text, fn regprocedure, grantee oid, privilege text
+)
+language sql stable security invoker set search_path = pg_catalog, pg_temp
+as $$
+  -- Every privilege granted on the objects of our schemas that the current role owns: kind
+  -- 'schema', 'table' (tables and views), 'sequence', 'column' or 'routine', with the object, the
+  -- grantee and the privilege. audit.reset_grants and auth.sync_staff_role read it.
+  select 'schema', n.nspname::text, null::regclass, null::text, null::regprocedure, a.grantee, a.privilege_type
+    from pg_catalog.pg_namespace n, aclexplode(n.nspacl) a
+   where n.nspname = any(auth.app_schemas()) and n.nspowner = current_user::regrole
+  union all
+  select case when c.relkind = 'S' then 'sequence' else 'table' end, null, c.oid::regclass, null, null,
+         a.grantee, a.privilege_type
+    from pg_catalog.pg_class c
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+   cross join aclexplode(c.relacl) a
+   where n.nspname = any(auth.app_schemas()) and c.relowner = current_user::regrole
+  union all
+  select 'column', null, c.oid::regclass, t.attname::text, null, a.grantee, a.privilege_type
+    from pg_catalog.pg_attribute t
+    join pg_catalog.pg_class c on c.oid = t.attrelid
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+   cross join aclexplode(t.attacl) a
+   where n.nspname = any(auth.app_schemas()) and c.relowner = current_user::regrole
+     and t.attnum > 0 and not t.attisdropped
+  union all
+  select 'routine', null, null, null, p.oid::regprocedure, a.grantee, a.privilege_type
+    from pg_catalog.pg_proc p
+    join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+   cross join aclexplode(p.proacl) a
+   where n.nspname = any(auth.app_schemas()) and p.proowner = current_user::regrole;
+$$;
+comment on function audit.app_privileges() is
+'Every privilege granted on the objects of our schemas the current role owns (for resets and syncs).';
+revoke all on function audit.app_privileges() from public;
+
+create or replace function audit.revoke_all_from(p_grantee oid default null)
 returns integer
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
--- Run by the owner while procedures/ is applied. Objects of another owner (the role maker's
--- function) keep their grants: REVOKE on them would only warn. Returns how many were revoked.
+-- Revoke what a role (null: every role but the owner and public) holds on the objects of our
+-- schemas the current role owns; objects of another owner keep their grants (REVOKE would only
+-- warn). Revoking a table's privileges revokes its columns' too. Returns how many objects.
 declare
   v_grant record;
   v_count integer := 0;
 begin
   for v_grant in
-    select 'schema' as kind, null::regclass as rel, null::regprocedure as fn, n.nspname::text as nsp,
-           a.grantee::regrole as grantee
-      from pg_catalog.pg_namespace n, aclexplode(n.nspacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee <> n.nspowner and a.grantee <> 0
-       and n.nspowner = current_user::regrole
-    union
-    select case when c.relkind = 'S' then 'sequence' else 'table' end, c.oid::regclass, null::regprocedure,
-           null::text, g.grantee::regrole
-      from pg_catalog.pg_class c
-      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     cross join lateral (select a.grantee from aclexplode(c.relacl) a
-                         union
-                         select a.grantee from pg_catalog.pg_attribute t, aclexplode(t.attacl) a
-                          where t.attrelid = c.oid) g
-     where n.nspname = any(auth.app_schemas()) and g.grantee <> c.relowner and g.grantee <> 0
-       and c.relowner = current_user::regrole
-    union
-    select 'routine', null::regclass, p.oid::regprocedure, null::text, a.grantee::regrole
-      from pg_catalog.pg_proc p
-      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-     cross join aclexplode(p.proacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee <> p.proowner and a.grantee <> 0
-       and p.proowner = current_user::regrole
+    select distinct case when p.kind = 'column' then 'table' else p.kind end as kind, p.nsp, p.rel, p.fn,
+           p.grantee::regrole as grantee
+      from audit.app_privileges() p
+     where p.grantee <> current_user::regrole and p.grantee <> 0
+       and (p_grantee is null or p.grantee = p_grantee)
   loop
     case v_grant.kind
       when 'schema' then execute format('revoke all on schema %I from %I', v_grant.nsp, v_grant.grantee);
@@ -59,8 +80,8 @@ begin
   return v_count;
 end;
 $$;
-comment on function audit.reset_grants() is
-'Revoke every privilege on our objects from every role but the owner (procedures/ grants them again).';
-revoke all on function audit.reset_grants() from public;
+comment on function audit.revoke_all_from(oid) is
+'Revoke every privilege a role (or every role but the owner) holds on our objects.';
+revoke all on function audit.revoke_all_from(oid) from public;
 
-select audit.reset_grants();
+select audit.revoke_all_from();

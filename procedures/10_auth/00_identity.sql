@@ -118,22 +118,6 @@ revoke all on function auth.may(text) from public;
 grant execute on function auth.may(text)
 to mango_self, mango_agent, mango_customer, mango_partner;
 
-create or replace function auth.require(p_right text)
-returns void
-language plpgsql stable security invoker set search_path = pg_catalog, pg_temp
-as $$
-begin
-  if not auth.may(p_right) then
-    raise exception 'this needs a signed-in user with the % role', p_right using errcode = '42501';
-  end if;
-end;
-$$;
-comment on function auth.require(text) is
-'Raise a permission error unless the signed-in user (or the console) holds the right.';
-revoke all on function auth.require(text) from public;
-grant execute on function auth.require(text)
-to mango_self, mango_agent, mango_customer, mango_partner;
-
 create or replace function auth.has_role(p_role text)
 returns boolean
 language sql stable security invoker set search_path = pg_catalog, pg_temp
@@ -158,7 +142,8 @@ begin
   end if;
 end;
 $$;
-comment on function auth.require_role(text) is 'Raise a permission error unless auth.has_role.';
+comment on function auth.require_role(text) is
+'Raise a permission error unless the caller holds the right (auth.has_role: signed in, or the console).';
 revoke all on function auth.require_role(text) from public;
 grant execute on function auth.require_role(text)
 to mango_self, mango_agent, mango_customer, mango_partner;

@@ -131,62 +131,12 @@ begin
     raise exception 'not the name of a set of staff roles: %', p_name using errcode = 'MG010';
   end if;
   v_groups := array(select r.oid from pg_catalog.pg_roles r where r.rolname = any(auth.staff_groups(p_name)));
-  -- Revoke what it holds now (only objects it appears on: REVOKE on an object of another owner
-  -- would only warn); revoking a table's privileges revokes its columns' too.
-  for v_grant in
-    select 'schema' as kind, n.nspname::text as nsp, null::regclass as rel, null::regprocedure as fn
-      from pg_catalog.pg_namespace n, aclexplode(n.nspacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee = p_name::regrole
-    union
-    select case when c.relkind = 'S' then 'sequence' else 'table' end, null::text, c.oid::regclass,
-           null::regprocedure
-      from pg_catalog.pg_class c
-      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = any(auth.app_schemas())
-       and (exists (select from aclexplode(c.relacl) a where a.grantee = p_name::regrole)
-            or exists (select from pg_catalog.pg_attribute t, aclexplode(t.attacl) a
-                        where t.attrelid = c.oid and a.grantee = p_name::regrole))
-    union
-    select 'routine', null::text, null::regclass, p.oid::regprocedure
-      from pg_catalog.pg_proc p
-      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-     cross join aclexplode(p.proacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee = p_name::regrole
-  loop
-    case v_grant.kind
-      when 'schema' then execute format('revoke all on schema %I from %I', v_grant.nsp, p_name);
-      when 'sequence' then execute format('revoke all on sequence %s from %I', v_grant.rel, p_name);
-      when 'table' then execute format('revoke all on table %s from %I', v_grant.rel, p_name);
-      else execute format('revoke all on routine %s from %I', v_grant.fn, p_name);
-    end case;
-  end loop;
+  perform audit.revoke_all_from(p_name::regrole);
   -- Grant what its groups hold.
   for v_grant in
-    select distinct 'schema' as kind, a.privilege_type::text as privilege, n.nspname::text as nsp,
-           null::regclass as rel, null::text as col, null::regprocedure as fn
-      from pg_catalog.pg_namespace n, aclexplode(n.nspacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee = any(v_groups)
-    union
-    select distinct case when c.relkind = 'S' then 'sequence' else 'table' end, a.privilege_type::text,
-           null::text, c.oid::regclass, null::text, null::regprocedure
-      from pg_catalog.pg_class c
-      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     cross join aclexplode(c.relacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee = any(v_groups)
-    union
-    select distinct 'column', a.privilege_type::text, null::text, c.oid::regclass, t.attname::text, null::regprocedure
-      from pg_catalog.pg_attribute t
-      join pg_catalog.pg_class c on c.oid = t.attrelid
-      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     cross join aclexplode(t.attacl) a
-     where n.nspname = any(auth.app_schemas()) and t.attnum > 0 and not t.attisdropped
-       and a.grantee = any(v_groups)
-    union
-    select distinct 'routine', 'EXECUTE', null::text, null::regclass, null::text, p.oid::regprocedure
-      from pg_catalog.pg_proc p
-      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-     cross join aclexplode(p.proacl) a
-     where n.nspname = any(auth.app_schemas()) and a.grantee = any(v_groups) and a.privilege_type = 'EXECUTE'
+    select distinct p.kind, p.privilege, p.nsp, p.rel, p.col, p.fn
+      from audit.app_privileges() p
+     where p.grantee = any(v_groups) and (p.kind <> 'routine' or p.privilege = 'EXECUTE')
   loop
     -- One statement per kind of privilege: no privilege name is pasted into SQL.
     case v_grant.kind || ' ' || v_grant.privilege

@@ -127,7 +127,7 @@ declare
   v_id bigint;
   v_roles text[];
 begin
-  perform auth.require('admin');
+  perform auth.require_role('admin');
   if exists (select from auth.users where username = lower(p_username)::public.citext) then
     raise exception 'user name % is taken', p_username using errcode = 'MG011', column = 'username';
   end if;
@@ -156,7 +156,7 @@ declare
   v_user auth.users;
   v_roles text[];
 begin
-  perform auth.require('admin');
+  perform auth.require_role('admin');
   select * into v_user from auth.users where id = p_id for update;
   if not found then
     raise exception 'user % does not exist', p_id using errcode = 'MG013';
@@ -198,7 +198,7 @@ declare
   v_user auth.users;
   v_roles text[];
 begin
-  perform auth.require('staff');
+  perform auth.require_role('staff');
   select * into v_user from auth.users where id = p_id for update;
   if not found then
     raise exception 'user % does not exist', p_id using errcode = 'MG013';

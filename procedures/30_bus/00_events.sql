@@ -163,7 +163,7 @@ as $$
 declare
   v_dead bus.dead_events;
 begin
-  perform auth.require('admin');
+  perform auth.require_role('admin');
   delete from bus.dead_events where id = p_id returning * into v_dead;
   if not found then
     raise exception 'dead event % does not exist', p_id using errcode = 'MG020';

@@ -15,7 +15,7 @@ declare
   v_count bigint;
   v_plan json;
 begin
-  perform auth.require('staff');
+  perform auth.require_role('staff');
   execute 'select count(*) from (select from crm.service_tariffs st'
           ' where st.tariff_id = $1 and st.valid @> $2 limit 1001) as capped'
     into v_count using p_tariff_id, p_on;

@@ -78,7 +78,7 @@ declare
   v_maximum interval;
   v_user text := (select u.username from auth.users u where u.id = auth.user_id());
 begin
-  perform auth.require('admin');
+  perform auth.require_role('admin');
   select b.minimum, b.legal_minimum, b.maximum into v_minimum, v_legal_minimum, v_maximum
     from flow.retention_bounds() b;
   if p_retention is null or p_retention < v_minimum or p_retention > v_maximum then
