@@ -12,7 +12,7 @@ PACKAGES=(
   postgresql-15 postgresql-contrib postgresql-plpython3-15 postgresql-15-pgtap
   postgresql-15-plpgsql-check libtap-parser-sourcehandler-pgtap-perl
   python3 python3-venv python3-dev build-essential
-  chromium fonts-dejavu-core softflowd nfdump pmacct
+  chromium fonts-dejavu-core softflowd nfdump pmacct wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -79,9 +79,9 @@ EOF
   fi
   # Let the OS user reach the cluster as a superuser of the same name (peer authentication).
   me=$(id -un)
-  if ! $SUDO runuser -u postgres -- psql -tAc "select 1 from pg_roles where rolname = '$me'" | grep -q 1; then
+  if ! (cd / && $SUDO runuser -u postgres -- psql -tAc "select 1 from pg_roles where rolname = '$me'" | grep -q 1); then
     say "creating PostgreSQL superuser $me"
-    $SUDO runuser -u postgres -- psql -qc "create role \"$me\" superuser login"
+    (cd / && $SUDO runuser -u postgres -- psql -qc "create role \"$me\" superuser login")
   fi
 fi
 
