@@ -1,0 +1,1 @@
+-- 0013 billing: billing plans, charges, billing runs and documents as data. Frozen once merged.

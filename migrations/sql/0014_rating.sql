@@ -1,0 +1,1 @@
+-- 0014 rating: call records, their rating and usage charges. Frozen once merged.

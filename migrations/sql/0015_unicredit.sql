@@ -1,0 +1,1 @@
+-- 0015 unicredit: prepaid credit accounts, movements, reservations and gift certificates. Frozen once merged.
