@@ -35,6 +35,17 @@ begin
     raise exception 'contract % is not a contract of this customer', new.contract_id
       using errcode = 'MG006', column = 'contract_id';
   end if;
+  -- Billing plan (BIL-1): the operator's default unless one is chosen; a chosen one is an active
+  -- plan of the service's operator.
+  if new.billing_plan_id is null then
+    select p.id into new.billing_plan_id from billing.plans p where p.operator_id = new.operator_id and p.is_default;
+  elsif tg_op = 'INSERT' or new.billing_plan_id is distinct from old.billing_plan_id then
+    if not exists (select from billing.plans p
+                    where p.id = new.billing_plan_id and p.operator_id = new.operator_id and p.active) then
+      raise exception 'billing plan % is not an active plan of the service''s operator', new.billing_plan_id
+        using errcode = 'MG006', column = 'billing_plan_id';
+    end if;
+  end if;
   if tg_op = 'UPDATE' then
     new.updated_at := now();
   end if;
