@@ -46,21 +46,24 @@ with cat as (
            where p.operator_id = %(op)s and t.code = 'tvbasic') as tv,
          (select id from catalog.products where operator_id = %(op)s and code = 'inet') as inet,
          (select id from catalog.products where operator_id = %(op)s and code = 'tv') as tvp,
-         (select id from catalog.bundles where operator_id = %(op)s and code = 'combo') as bundle
+         (select id from catalog.bundles where operator_id = %(op)s and code = 'combo') as bundle,
+         (select id from billing.plans where operator_id = %(op)s and is_default) as plan
 ), picked as (
   select c.id, c.created_on, (c.id %% 2 = 0) as with_tv
     from crm.customers c
    where c.operator_id = %(op)s and c.id %% %(every)s = 0
      and not exists (select from crm.services s where s.customer_id = c.id)
 ), inet as (
-  insert into crm.services (customer_id, operator_id, product_id, bundle_id, state, valid, period_months, billing_day)
+  insert into crm.services (customer_id, operator_id, product_id, bundle_id, state, valid, period_months, billing_day,
+                            billing_plan_id)
   select p.id, %(op)s, cat.inet, case when p.with_tv then cat.bundle end, 'active',
-         daterange(p.created_on, null), 1, 1
+         daterange(p.created_on, null), 1, 1, cat.plan
     from picked p, cat
   returning id, customer_id, lower(valid) as since
 ), tv as (
-  insert into crm.services (customer_id, operator_id, product_id, bundle_id, state, valid, period_months, billing_day)
-  select p.id, %(op)s, cat.tvp, cat.bundle, 'active', daterange(p.created_on, null), 1, 1
+  insert into crm.services (customer_id, operator_id, product_id, bundle_id, state, valid, period_months, billing_day,
+                            billing_plan_id)
+  select p.id, %(op)s, cat.tvp, cat.bundle, 'active', daterange(p.created_on, null), 1, 1, cat.plan
     from picked p, cat where p.with_tv
   returning id, customer_id, lower(valid) as since
 )

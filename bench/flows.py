@@ -33,11 +33,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from agents.flowcollector.collector import COPY_FLOWS
 from agents.flowcollector.parser import COPY_HEADER, COPY_TRAILER, Decoder
-from bench._common import log, percentile
+from bench._common import act_as, log, percentile, staff_session
 from db import bootstrap, migrate
 from db import settings as settings_mod
 from db.settings import ROOT, Settings
@@ -181,6 +180,11 @@ def load_ip_history(conn: psycopg.Connection, subscribers: int, window: tuple[da
     ).fetchone()
     assert row is not None
     op = row[0]
+    # Under replica the operator's trigger does not give it its default billing plan: made here.
+    conn.execute(
+        "insert into billing.plans (operator_id, code, name, is_default) values (%s, 'default', 'Invoice monthly', true)",
+        [op],
+    )
     row = conn.execute(
         "insert into catalog.classes (code, name, kind) values ('internet', 'Internet', 'service') returning id"
     ).fetchone()
@@ -205,10 +209,12 @@ def load_ip_history(conn: psycopg.Connection, subscribers: int, window: tuple[da
     )
     conn.execute(
         """
-        insert into crm.services (customer_id, operator_id, product_id, state, valid)
-        select c.id, %s, %s, 'active', daterange('2020-01-01', null) from crm.customers c order by c.id
+        insert into crm.services (customer_id, operator_id, product_id, state, valid, billing_plan_id)
+        select c.id, %(op)s, %(product)s, 'active', daterange('2020-01-01', null),
+               (select id from billing.plans where operator_id = %(op)s and is_default)
+          from crm.customers c order by c.id
         """,
-        [op, product],
+        {"op": op, "product": product},
     )
     # bench_services(k, id): service of subscriber k (0 .. subscribers + extra - 1)
     conn.execute(
@@ -350,13 +356,12 @@ def lawful_lookup(settings: Settings, args: argparse.Namespace) -> list[tuple[st
         )
         for _ in range(args.lookups)
     ]
-    # An officer's database role: the staff role set {flow} (mango_staff + mango_flow), as the web
-    # client uses it for a user who holds 'flow'.
-    officer = admin.execute("select auth.role_for('{flow}')").fetchone()
-    assert officer
-    role, why = str(officer[0]), "(an officer's role)"
+    # A signed-in officer (a user who holds 'flow', its session and mango_as_* role), as the web
+    # client works for one: the flow policies ask for the session.
+    officer = staff_session(settings, DBNAME, "bench-officer", ["flow"])
+    role, why = officer[1], "(a signed-in officer)"
     try:
-        admin.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+        act_as(admin, officer)
         lookup(admin, samples[0], use_lawful)
     except psycopg.errors.InsufficientPrivilege as exc:
         role, why = "the superuser", f"the officer's role cannot: {exc.diag.message_primary}"

@@ -412,7 +412,10 @@ def test_pmacct_exports_with_microsecond_times_are_stored_exactly(
             f"nfprobe_receiver: 127.0.0.1:{c.port}\nnfprobe_version: {version}\nnfprobe_tstamp_usec: true\n"
             f"pidfile: {tmp_path / 'pmacctd.pid'}\n"
         )
-        subprocess.run([PMACCTD, "-f", str(config)], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([PMACCTD, "-f", str(config)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (
+            f"pmacctd exited with {done.returncode}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
         assert wait_for(
             lambda: count(admin, "select count(*) from flow.flows where src_addr <<= any(%s::inet[])", [nets])
             >= len(expected),

@@ -96,8 +96,10 @@ def test_services_on_a_tariff_are_counted_exactly_below_the_cap_and_estimated_ab
     with admin.transaction():
         admin.execute("set local session_replication_role = replica")  # bulk services, no audit or bus rows
         admin.execute(
-            "with s as (insert into crm.services (customer_id, operator_id, product_id, state, valid)"
-            " select %(c)s, %(o)s, %(p)s, 'active', daterange('2024-01-01', null) from generate_series(1, %(n)s)"
+            "with s as (insert into crm.services (customer_id, operator_id, product_id, state, valid, billing_plan_id)"
+            " select %(c)s, %(o)s, %(p)s, 'active', daterange('2024-01-01', null),"
+            " (select id from billing.plans where operator_id = %(o)s and is_default)"
+            " from generate_series(1, %(n)s)"
             " returning id)"
             " insert into crm.service_tariffs (service_id, tariff_id, valid)"
             " select id, %(t)s, daterange('2024-01-01', null) from s",

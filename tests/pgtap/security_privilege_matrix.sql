@@ -215,6 +215,7 @@ insert into matrix (grantee, kind, object, privileges) values
     ('mango_agent_scheduler', 'column', 'crm.services.updated_at', 'UPDATE'),
     ('mango_agent_scheduler', 'column', 'crm.services.valid', 'UPDATE'),
     ('mango_agent_scheduler', 'function', 'auth.purge_sessions(interval)', 'EXECUTE'),
+    ('mango_agent_scheduler', 'function', 'billing.usage_charges(bigint,daterange)', 'EXECUTE'),
     ('mango_agent_scheduler', 'function', 'bus.claim_job(text,text[])', 'EXECUTE'),
     ('mango_agent_scheduler', 'function', 'bus.finish_job(bigint,jsonb,text)', 'EXECUTE'),
     ('mango_agent_scheduler', 'function', 'bus.job_progress(bigint,real,text)', 'EXECUTE'),
