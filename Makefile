@@ -19,6 +19,6 @@ lint: setup
 	@.venv/bin/mango lint-sql
 
 # Every benchmark in turn (each builds or reuses its own database); one of them: make bench BENCH=ipam
-BENCH ?= bus customers customers_web pages ipam flows
+BENCH ?= bus customers customers_web pages ipam flows rating billing
 bench: setup
 	@for b in $(BENCH); do echo "== bench.$$b"; .venv/bin/python -m bench.$$b || exit 1; done

@@ -48,7 +48,8 @@ def billing_run(ctx: JobContext) -> dict[str, Any]:
         with conn.transaction():
             ctx.progress(0.0, f"billing {period}")
             row = conn.execute(
-                "select billing.start_run(%s::bigint, %s::text, false, %s::bigint)", [operator, period, ctx.id]
+                "select billing.start_run(%s::bigint, %s::text, false, %s::bigint)",
+                [operator, period, ctx.id],
             ).fetchone()
             assert row is not None
             run_id = int(row[0])

@@ -39,7 +39,7 @@ from db.settings import Settings
 
 log = logging.getLogger("mango.jobs")
 
-BUILTIN_JOB_MODULES = ("agents.housekeeping", "agents.daily", "agents.billing")
+BUILTIN_JOB_MODULES = ("agents.housekeeping", "agents.daily", "agents.billing", "agents.credit")
 # A running job refreshes its heartbeat this often even if it reports no progress; bus.claim_job
 # gives up jobs silent for five minutes.
 JOB_HEARTBEAT_SECONDS = 30.0

@@ -45,6 +45,8 @@ PERIODIC: tuple[Periodic, ...] = (
     # Orders and service dates take effect on the operator's business date.
     Periodic("catalog.apply_due_orders", timedelta(days=1), day_in=BUSINESS_DAY),
     Periodic("crm.apply_due_service_dates", timedelta(days=1), day_in=BUSINESS_DAY),
+    # Prepaid services are renewed from credit on the business date, after the service dates.
+    Periodic("billing.renew_prepaid", timedelta(days=1), day_in=BUSINESS_DAY),
 )
 
 # Whether a periodic job is due: none of its kind created since its period or its day began.

@@ -192,6 +192,189 @@ def cmd_nat_import(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _operator_id(conn: psycopg.Connection, operator: str | None) -> int:
+    """The operator given by code (or id); with none given, the only one there is."""
+    if operator is None:
+        rows = conn.execute("select id, code from crm.operators order by code").fetchall()
+        if len(rows) == 1:
+            return int(rows[0][0])
+        codes = ", ".join(str(r[1]) for r in rows) or "none yet"
+        raise SystemExit(f"error: which operator? give --operator (one of: {codes})")
+    row = conn.execute(
+        "select id from crm.operators where code = %(o)s or (%(o)s ~ '^[0-9]{1,18}$' and id = %(o)s::bigint)",
+        {"o": operator},
+    ).fetchone()
+    if row is None:
+        raise SystemExit(f"error: there is no operator {operator!r}")
+    return int(row[0])
+
+
+def _cdr_text(name: str, data: bytes) -> str:
+    """The text of a call record file; a byte that is not UTF-8 or a NUL refuses it, naming the line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"{name}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); nothing imported"
+        ) from exc
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValueError(f"{name}: line {line}: a NUL character; nothing imported")
+    return text
+
+
+def cmd_billing_cdr_import(args: argparse.Namespace) -> int:
+    """Import Asterisk Master.csv files into billing.calls (billing.import_cdrs): each file in one
+    transaction and at most once (by its SHA-256), its bad lines listed with their number and field.
+    Exit 1 when a file could not be imported, 2 when one had bad lines, else 0."""
+    from pathlib import Path
+
+    status = 0
+    with _admin_conn(args) as conn:
+        operator_id = _operator_id(conn, args.operator)
+        for name in args.files:
+            path = Path(name)
+            try:
+                text = _cdr_text(path.name, path.read_bytes())
+                row = conn.execute(
+                    "select import_id, already_imported, lines, calls, duplicates, bad_lines"
+                    "  from billing.import_cdrs(%s, %s, %s, %s, %s)",
+                    [path.name, text, operator_id, args.timezone, getpass.getuser()],
+                ).fetchone()
+            except (OSError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            except psycopg.Error as exc:
+                column = f" ({exc.diag.column_name})" if exc.diag.column_name else ""
+                print(f"error: {path.name}: {exc.diag.message_primary or exc}{column}", file=sys.stderr)
+                status = 1
+                continue
+            assert row is not None
+            import_id, again, lines, calls, duplicates, bad = row
+            if again:
+                print(f"{path.name}: imported before (import {import_id}): nothing done")
+                continue
+            print(
+                f"{path.name}: import {import_id}: {lines} lines, {calls} calls imported,"
+                f" {duplicates} known from an earlier file, {bad} bad"
+            )
+            for line_no, field, message in conn.execute(
+                "select line_no, field, message from billing.cdr_import_errors where import_id = %s order by line_no",
+                [import_id],
+            ):
+                where = f"field {field}: " if field else ""
+                print(f"{path.name}:{line_no}: {where}{message}", file=sys.stderr)
+            if bad and status == 0:
+                status = 2
+    return status
+
+
+def format_billing_run(result: dict[str, object]) -> str:
+    """A billing run's result (billing.run_result) as the billing commands print it."""
+    counts = result.get("counts") or {}
+    totals = result.get("totals") or {}
+    assert isinstance(counts, dict) and isinstance(totals, dict)
+
+    def by_kind(values: object) -> str:
+        items = values.items() if isinstance(values, dict) else []
+        return ", ".join(f"{kind} {n}" for kind, n in sorted(items))
+
+    lines = [
+        f"billing run {result.get('run')}: operator {result.get('operator')}, {result.get('period')}, "
+        f"{result.get('state')}",
+        f"  charges   {counts.get('charges', 0)} ({by_kind(counts.get('charges_by_kind')) or 'none'})",
+        f"  documents {counts.get('documents', 0)} ({by_kind(counts.get('documents_by_kind')) or 'none'}) "
+        f"for {counts.get('customers', 0)} customers",
+        f"  without VAT {totals.get('without_vat', 0)}, VAT {totals.get('vat', 0)}, with VAT {totals.get('with_vat', 0)}; "
+        f"the documents ask {totals.get('documents_due', 0)} (rounding {totals.get('rounding', 0)})",
+    ]
+    numbers = result.get("numbers")
+    if isinstance(numbers, dict) and numbers.get("first"):
+        lines.append(
+            f"  issued {counts.get('issued', 0)} documents, numbers {numbers['first']} to {numbers['last']}"
+        )
+    for key, label in (("deleted_documents", "draft documents"), ("deleted_charges", "charges")):
+        if key in counts:
+            lines.append(f"  deleted {counts[key]} {label}")
+    if "released_charges" in counts:
+        lines.append(f"  {counts['released_charges']} charges staff added wait for the next run again")
+    return "\n".join(lines)
+
+
+def cmd_billing_run(args: argparse.Namespace) -> int:
+    """Bill an operator for a month (or preview it): by default as the billing.run job, which the
+    scheduler runs (its progress is printed while it runs, and in `mango jobs`); with --here in this
+    process, in one transaction. Prints the run's counts and totals."""
+    import json
+    import time
+
+    from psycopg.types.json import Jsonb
+
+    with _admin_conn(args) as conn:
+        operator_id = _operator_id(conn, args.operator)
+        if args.here:
+            row = conn.execute(
+                "select billing.run(%s::bigint, %s::text, %s::boolean)",
+                [operator_id, args.period, args.preview],
+            ).fetchone()
+            assert row is not None
+            print(format_billing_run(row[0]))
+            return 0
+        params = {"operator": operator_id, "period": args.period, "preview": bool(args.preview)}
+        row = conn.execute("select bus.submit_job('billing.run', null, %s)", [Jsonb(params)]).fetchone()
+        assert row is not None
+        job_id = int(row[0])
+        print(f"job {job_id} queued: billing.run {json.dumps(params)}")
+        if args.no_wait:
+            return 0
+        shown = None
+        deadline = time.monotonic() + args.timeout
+        while True:
+            job = conn.execute(
+                "select state, progress, message, result, error from bus.jobs where id = %s", [job_id]
+            ).fetchone()
+            assert job is not None
+            state, progress, message, result, error = job
+            if message and message != shown and state == "running":
+                print(f"  {float(progress) * 100:3.0f}% {message}")
+                shown = message
+            if state == "done":
+                print(format_billing_run(result))
+                return 0
+            if state in ("failed", "cancelled", "dead"):
+                print(f"error: job {job_id} {state}: {error or ''}", file=sys.stderr)
+                return 1
+            if time.monotonic() > deadline:
+                print(
+                    f"job {job_id} is still {state} after {args.timeout:g} s: see `mango jobs`",
+                    file=sys.stderr,
+                )
+                return 3
+            time.sleep(0.2)
+
+
+def cmd_billing_issue(args: argparse.Namespace) -> int:
+    """Issue a finished billing run's draft documents: their numbers from the operator's series."""
+    with _admin_conn(args) as conn:
+        row = conn.execute("select billing.issue_run(%s::bigint)", [args.run]).fetchone()
+    assert row is not None
+    print(format_billing_run(row[0]))
+    return 0
+
+
+def cmd_billing_cancel(args: argparse.Namespace) -> int:
+    """Cancel a finished billing run whose documents are not issued: its drafts and charges go."""
+    with _admin_conn(args) as conn:
+        row = conn.execute(
+            "select billing.cancel_run(%s::bigint, %s::text)", [args.run, args.reason]
+        ).fetchone()
+    assert row is not None
+    print(format_billing_run(row[0]))
+    return 0
+
+
 def cmd_lint_sql(args: argparse.Namespace) -> int:
     from db.lint import plpgsql_check
 
@@ -278,6 +461,34 @@ def build_parser() -> argparse.ArgumentParser:
     np_.add_argument("--timezone", default="Europe/Prague", help="zone of time stamps without one")
     np_.add_argument("--exporter", help="address of the NAT device (default: the syslog host if an address)")
     np_.set_defaults(func=cmd_nat_import)
+
+    # mango billing …: its commands are subparsers of bsub.
+    sp = sub.add_parser("billing", help="billing: runs, documents, call records")
+    bsub = sp.add_subparsers(dest="billing_command", required=True)
+    bp = bsub.add_parser("cdr", help="call records (CDR) of the telephone exchange")
+    csub = bp.add_subparsers(dest="cdr_command", required=True)
+    cp = csub.add_parser("import", help="import Asterisk Master.csv files, each once and in one transaction")
+    cp.add_argument("files", nargs="+", metavar="FILE", help="Master.csv files (cdr_csv layout)")
+    cp.add_argument("--operator", help="operator code (or id) the calls are for (default: the only operator)")
+    cp.add_argument(
+        "--timezone", help="zone of the times in the file (default: the operator's; UTC for usegmtime)"
+    )
+    cp.set_defaults(func=cmd_billing_cdr_import)
+    bp = bsub.add_parser("run", help="bill an operator for a month (the billing.run job), or preview it")
+    bp.add_argument("--operator", help="operator code (or id) (default: the only operator)")
+    bp.add_argument("--period", required=True, help="the month billed: YYYY-MM")
+    bp.add_argument("--preview", action="store_true", help="show what the run would create, creating nothing")
+    bp.add_argument("--here", action="store_true", help="run it in this process instead of as a job")
+    bp.add_argument("--no-wait", action="store_true", help="queue the job and return")
+    bp.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the job (default 3600)")
+    bp.set_defaults(func=cmd_billing_run)
+    bp = bsub.add_parser("issue", help="issue a finished run's documents (their numbers)")
+    bp.add_argument("run", type=int, help="the billing run's id")
+    bp.set_defaults(func=cmd_billing_issue)
+    bp = bsub.add_parser("cancel", help="cancel a finished run whose documents are not issued")
+    bp.add_argument("run", type=int, help="the billing run's id")
+    bp.add_argument("--reason", help="why (kept with the run)")
+    bp.set_defaults(func=cmd_billing_cancel)
 
     sp = sub.add_parser("lint-sql", help="plpgsql_check every function of the database")
     sp.set_defaults(func=cmd_lint_sql)

@@ -240,3 +240,108 @@ def test_same_seed_gives_the_same_data(settings: Settings, scratch_db: list[Sett
         assert _demo_services(ca) == _demo_services(cb)
         orders = "select kind, stage, effective_on, price_before, price_after from catalog.orders order by id"
         assert ca.execute(orders).fetchall() == cb.execute(orders).fetchall()
+        documents = (
+            "select kind, number, issue_date, customer_no, total_without_vat, total_vat, rounding, amount_due"
+            " from billing.documents order by number"
+        )
+        assert ca.execute(documents).fetchall() == cb.execute(documents).fetchall()
+
+
+def test_billing_history_has_twelve_issued_runs_per_operator(
+    demo_loaded: Settings, admin: psycopg.Connection
+) -> None:
+    rows = admin.execute(
+        """
+        select o.code, count(*) filter (where r.state = 'issued'), count(distinct r.period) filter (where r.state = 'issued'),
+               max(r.period) filter (where r.state = 'issued') = date_trunc('month', crm.business_date(o.id))::date,
+               count(*) filter (where r.state not in ('issued', 'preview')),
+               bool_and(r.issued_by is not null and r.created_by is not null)
+          from crm.operators o left join billing.runs r on r.operator_id = o.id
+         where o.code in ('demo', 'demo-tv') group by o.code, o.id order by o.code
+        """
+    ).fetchall()
+    assert rows == [("demo", 12, 12, True, 0, True), ("demo-tv", 12, 12, True, 0, True)]
+    # Every run issued documents on the first of its month; none is left a draft.
+    row = admin.execute(
+        """
+        select count(*), count(*) filter (where d.state <> 'issued'),
+               count(*) filter (where d.run_id is not null and d.issue_date <> r.period),
+               count(*) filter (where d.issue_date > crm.business_date(d.operator_id))
+          from billing.documents d join crm.operators o on o.id = d.operator_id
+          left join billing.runs r on r.id = d.run_id
+         where o.code in ('demo', 'demo-tv')
+        """
+    ).fetchone()
+    assert row is not None and row[0] > 0 and row[1:] == (0, 0, 0)
+
+
+def test_billing_documents_are_numbered_gap_free_per_series_and_year(
+    demo_loaded: Settings, admin: psycopg.Connection
+) -> None:
+    rows = admin.execute(
+        """
+        with numbered as (
+          select d.number, s.format, s.start_value, d.issue_date, d.kind, o.code,
+                 row_number() over (partition by s.id, crm.series_year(s.yearly, d.issue_date)
+                                    order by d.issue_date, d.issued_at, d.id) as n
+            from billing.documents d join crm.operators o on o.id = d.operator_id
+            join crm.number_series s on s.operator_id = d.operator_id and s.kind = d.kind
+           where o.code in ('demo', 'demo-tv') and d.state = 'issued'
+        )
+        select x.code, x.kind, count(*),
+               count(*) filter (where x.number <> crm.format_number(x.format, x.start_value + x.n - 1, x.issue_date)),
+               (select c.last_value from crm.number_series_counters c join crm.number_series s on s.id = c.series_id
+                 join crm.operators o on o.id = s.operator_id
+                 where o.code = x.code and s.kind = x.kind
+                   and c.year = extract(year from max(x.issue_date))::integer) = max(x.start_value + x.n - 1)
+          from numbered x group by x.code, x.kind order by 1, 2
+        """
+    ).fetchall()
+    kinds = {(code, kind) for code, kind, *_ in rows}
+    assert {
+        ("demo", "invoice"),
+        ("demo", "credit_note"),
+        ("demo", "payment_request"),
+        ("demo-tv", "invoice"),
+    } <= kinds
+    for code, kind, count, wrong, counter_matches in rows:
+        assert count > 0 and wrong == 0 and counter_matches, (code, kind)
+
+
+def test_billing_history_has_credit_notes_charges_calls_and_prepaid_credit(
+    demo_loaded: Settings, admin: psycopg.Connection
+) -> None:
+    row = admin.execute(
+        """
+        select (select count(*) from billing.documents d join billing.documents o on o.id = d.original_id
+                 where d.operator_id = any(x.ops) and d.kind = 'credit_note' and d.state = 'issued'
+                   and d.amount_due < 0 and d.issue_date >= o.issue_date),
+               (select count(*) from billing.documents d where d.operator_id = any(x.ops) and d.request_id is not null),
+               (select count(*) from billing.charges c where c.operator_id = any(x.ops) and c.key is null
+                   and c.corrects_id is null and c.kind in ('one_time', 'manual', 'discount', 'reconnection')),
+               (select count(*) from billing.charges c where c.operator_id = any(x.ops) and c.kind = 'usage'
+                   and c.key like 'calls%%'),
+               (select count(*) from billing.rated_calls r join billing.calls c on c.id = r.call_id
+                 where c.operator_id = any(x.ops) and r.status = 'rated' and r.price > 0),
+               (select count(*) from billing.cdr_imports i where i.operator_id = any(x.ops)),
+               (select count(distinct a.id) from billing.credit_accounts a join billing.credit_movements m
+                   on m.account_id = a.id and m.kind = 'top_up' where a.operator_id = any(x.ops)),
+               (select count(*) from billing.credit_movements m join billing.credit_accounts a on a.id = m.account_id
+                 where a.operator_id = any(x.ops) and m.kind = 'spend'),
+               (select count(distinct p.code) from billing.plans p where p.operator_id = any(x.ops))
+          from (select array_agg(id) as ops from crm.operators where code in ('demo', 'demo-tv')) x
+        """
+    ).fetchone()
+    assert row is not None
+    credit_notes, paid_requests, added, call_lines, rated, imports, accounts, spends, plans = row
+    assert credit_notes >= 2 and paid_requests > 0 and added > 0
+    assert call_lines > 0 and rated > 0 and imports >= 12
+    assert accounts >= 2 and spends > 0 and plans == 5
+    # Prepaid-credit services are paid from credit, never by a run.
+    row = admin.execute(
+        """
+        select count(*) from billing.charges c join billing.plans p on p.id = c.plan_id
+         where p.prepaid_credit and c.run_id is not null
+        """
+    ).fetchone()
+    assert row == (0,)

@@ -10,7 +10,9 @@ What it builds:
   price), bundles, customer groups and customer parameters;
 - customers (persons and companies, branches paid by their parent), contacts, delivery places,
   contracts, notes, group discounts; their services, tariff changes, blocks, suspensions, ends,
-  and orders placed by the salespeople (enquiries, offers, accepted, rejected).
+  and orders placed by the salespeople (enquiries, offers, accepted, rejected);
+- twelve months of billing (db.demo.billing): billing plans, call records and their rating, the
+  monthly billing runs issued, credit notes, paid payment requests, prepaid credit.
 
 Customer data goes in with COPY (the tables' triggers still check and number every row); the
 service lifecycle and the orders go through the database's own functions (crm.activate_service,
@@ -32,6 +34,7 @@ from typing import Any
 
 import psycopg
 
+from db.demo.billing import DemoBilling
 from db.demo.loader import DemoRefused, Loader
 from db.demo.network import load_network
 from db.demo.planner import Planner
@@ -70,6 +73,8 @@ class Summary:
     ended: int = 0
     services: int = 0
     orders: int = 0
+    documents: int = 0
+    billing_seconds: float = 0.0
     seconds: float = 0.0
 
 
@@ -101,11 +106,16 @@ def load(conninfo: str, customers: int = 2000, seed: int = 20261125) -> Summary:
             loader.operators_and_series()
             loader.staff()
             loader.catalogue()
+            billing = DemoBilling(loader, seed)
+            billing.make_plans()
+            loader.plan_for = billing.plan_for
             loader.customers()
+            billing.top_ups()
             loader.services()
             loader.orders()
             loader.history()
             load_network(conn, random.Random(seed), loader.operators[MARKER])
+            billed = billing.load()
             row = conn.execute(
                 "select count(*) from crm.services where customer_id = any(%s)",
                 [[c.id for c in planner.customers]],
@@ -120,6 +130,8 @@ def load(conninfo: str, customers: int = 2000, seed: int = 20261125) -> Summary:
         ended=sum(1 for c in planner.customers if c.ended),
         services=services,
         orders=len(planner.orders),
+        documents=billed.documents,
+        billing_seconds=billed.seconds,
         seconds=time.monotonic() - started,
     )
 
@@ -180,6 +192,6 @@ def main(
     print(
         f"{settings.dbname}: demo loaded in {s.seconds:.1f} s: {s.operators} operators, {s.users} staff users, "
         f"{s.customers} customers ({s.companies} companies, {s.ended} ended), {s.services} services, "
-        f"{s.orders} orders (seed {seed})"
+        f"{s.orders} orders, {s.documents} billing documents of twelve months ({s.billing_seconds:.1f} s) (seed {seed})"
     )
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
-from db.demo.planner import OrderPlan, Planner
+from db.demo.planner import OrderPlan, Planner, ServicePlan
 from db.demo.reference import (
     _LOGIN_NAMES,
     _LOGIN_ROLES,
@@ -89,6 +89,8 @@ class Loader:
         self.bundles: dict[str, int] = {}
         self.groups: dict[str, int] = {}
         self.param_defs: dict[tuple[str, str], int] = {}
+        # The billing plan a service is activated with (db.demo.billing; None: the default).
+        self.plan_for: Callable[[ServicePlan], int | None] | None = None
 
     # -- operators, users, catalogue
     def operators_and_series(self) -> None:
@@ -764,6 +766,9 @@ class Loader:
                     options["state"] = "ordered"
                 if s.params:
                     options["params"] = s.params
+                billing_plan = self.plan_for(s) if self.plan_for else None
+                if billing_plan is not None:
+                    options["billing_plan_id"] = billing_plan
                 rows.append(
                     {
                         "seq": s.seq,

@@ -21,62 +21,110 @@ revoke all on function billing.tg_documents__immutable() from public;
 create or replace trigger _100_immutable before update or delete on billing.documents
 for each row execute function billing.tg_documents__immutable();
 
-create or replace function billing.tg_document_parts__immutable()
+-- A line or a VAT recap row belongs to its document: nothing is added to, changed in or removed
+-- from an issued document. Per statement, over the statement's transition tables (a billing run
+-- inserts a line per charge: one check of them all, not a query per row): the rows a statement
+-- adds (insert, and the new rows of an update) and those it takes away (delete, the old rows of an
+-- update) must not belong to an issued document.
+drop function if exists billing.tg_document_parts__immutable() cascade;
+
+create or replace function billing.tg_document_parts__added()
 returns trigger
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
--- A line or a VAT recap row belongs to its document: nothing is added to, changed in or removed
--- from an issued document.
 declare
   v_number text;
 begin
   select d.number into v_number
-    from billing.documents d
-   where d.id in (case when tg_op <> 'INSERT' then old.document_id end,
-                  case when tg_op <> 'DELETE' then new.document_id end)
-     and d.state = 'issued'
+    from new_rows n join billing.documents d on d.id = n.document_id
+   where d.state = 'issued'
    limit 1;
   if found then
     raise exception 'document % is issued: its lines and VAT recap cannot change', v_number using errcode = 'MG041';
   end if;
-  return case tg_op when 'DELETE' then old else new end;
+  return null;
 end;
 $$;
-comment on function billing.tg_document_parts__immutable() is
-'Refuse to change the lines or VAT recap of an issued document.';
-revoke all on function billing.tg_document_parts__immutable() from public;
+comment on function billing.tg_document_parts__added() is
+'Refuse to add lines or VAT recap rows to an issued document, or change them (per statement).';
+revoke all on function billing.tg_document_parts__added() from public;
 
-create or replace trigger _100_immutable before insert or update or delete on billing.document_lines
-for each row execute function billing.tg_document_parts__immutable();
-create or replace trigger _100_immutable before insert or update or delete on billing.document_vat
-for each row execute function billing.tg_document_parts__immutable();
+create or replace function billing.tg_document_parts__removed()
+returns trigger
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_number text;
+begin
+  select d.number into v_number
+    from old_rows o join billing.documents d on d.id = o.document_id
+   where d.state = 'issued'
+   limit 1;
+  if found then
+    raise exception 'document % is issued: its lines and VAT recap cannot change', v_number using errcode = 'MG041';
+  end if;
+  return null;
+end;
+$$;
+comment on function billing.tg_document_parts__removed() is
+'Refuse to change or remove lines or VAT recap rows of an issued document (per statement).';
+revoke all on function billing.tg_document_parts__removed() from public;
+
+do $$
+declare
+  v_table text;
+begin
+  foreach v_table in array array['document_lines', 'document_vat'] loop
+    execute format('drop trigger if exists _100_immutable on billing.%I', v_table);
+    execute format('create or replace trigger _100_immutable_insert after insert on billing.%I '
+                   'referencing new table as new_rows for each statement '
+                   'execute function billing.tg_document_parts__added()', v_table);
+    execute format('create or replace trigger _100_immutable_update_new after update on billing.%I '
+                   'referencing new table as new_rows for each statement '
+                   'execute function billing.tg_document_parts__added()', v_table);
+    execute format('create or replace trigger _100_immutable_update_old after update on billing.%I '
+                   'referencing old table as old_rows for each statement '
+                   'execute function billing.tg_document_parts__removed()', v_table);
+    execute format('create or replace trigger _100_immutable_delete after delete on billing.%I '
+                   'referencing old table as old_rows for each statement '
+                   'execute function billing.tg_document_parts__removed()', v_table);
+  end loop;
+end;
+$$;
 
 create or replace function billing.tg_charges__immutable()
 returns trigger
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
--- A charge that an issued document bills is part of that document: it never changes.
+-- A charge that an issued document bills is part of that document: it never changes. Per
+-- statement, over its transition table (cancelling a run deletes its charges at once).
 declare
+  v_charge bigint;
   v_number text;
 begin
-  select d.number into v_number
-    from billing.document_lines l
+  select o.id, d.number into v_charge, v_number
+    from old_rows o
+    join billing.document_lines l on l.charge_id = o.id
     join billing.documents d on d.id = l.document_id
-   where l.charge_id = old.id and d.state = 'issued'
+   where d.state = 'issued'
    limit 1;
   if found then
-    raise exception 'charge % is billed by the issued document %: it cannot be %', old.id, v_number,
+    raise exception 'charge % is billed by the issued document %: it cannot be %', v_charge, v_number,
       case tg_op when 'DELETE' then 'deleted' else 'changed' end
       using errcode = 'MG041';
   end if;
-  return case tg_op when 'DELETE' then old else new end;
+  return null;
 end;
 $$;
-comment on function billing.tg_charges__immutable() is 'Refuse to change or delete a charge an issued document bills.';
+comment on function billing.tg_charges__immutable() is
+'Refuse to change or delete a charge an issued document bills (per statement).';
 revoke all on function billing.tg_charges__immutable() from public;
 
-create or replace trigger _100_immutable before update or delete on billing.charges
-for each row execute function billing.tg_charges__immutable();
+drop trigger if exists _100_immutable on billing.charges;
+create or replace trigger _100_immutable_update after update on billing.charges
+referencing old table as old_rows for each statement execute function billing.tg_charges__immutable();
+create or replace trigger _100_immutable_delete after delete on billing.charges
+referencing old table as old_rows for each statement execute function billing.tg_charges__immutable();
 
 create or replace function billing.tg_documents__no_truncate()
 returns trigger

@@ -50,7 +50,7 @@ def test_staff_member_logs_in_and_sees_the_dashboard(
     expect(page.get_by_role("heading", name="Good to see you, Jana")).to_be_visible()
     expect(page.locator(".tile", has_text="Jobs running")).to_contain_text("1")
     expect(page.locator(".sidebar")).to_contain_text("Users")
-    expect(page.locator(".sidebar .disabled", has_text="Billing")).to_contain_text("coming")
+    expect(page.locator(".sidebar .disabled", has_text="Payments")).to_contain_text("coming")
     screenshot(page, "dashboard")
     page.goto(f"{server}/jobs")
     expect(page.locator("progress.state-running")).to_be_visible()

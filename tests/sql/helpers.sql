@@ -320,6 +320,164 @@ end;
 $$;
 
 -- ---------------------------------------------------------------------------------------------
+-- Rating (BIL-3). Call as the superuser; each returns the new row's id.
+
+-- A tariff of a new service class with a monthly price and tariff parameters, each defined for the
+-- class (a number, or a text when the value is not one): {"free_minutes": "100", "rate_table":
+-- "biz", "data_cap_gb": "50", "data_price_per_gb": "20"}. The class has the service parameter
+-- phone_number too.
+create or replace function tests.make_usage_tariff(
+  p_operator_id bigint, p_params jsonb default '{}', p_price numeric default 300
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_suffix text := substr(md5(random()::text), 1, 8);
+  v_class bigint;
+  v_product bigint;
+  v_id bigint;
+  v_key text;
+  v_value text;
+begin
+  insert into catalog.classes (code, name, kind) values ('u' || v_suffix, 'Usage ' || v_suffix, 'service')
+  returning id into v_class;
+  insert into crm.parameter_definitions (entity, class_id, code, name, type, pattern)
+  values ('service', v_class, 'phone_number', 'Phone number', 'text', '^\+\d{8,15}$');
+  for v_key, v_value in select key, value from jsonb_each_text(coalesce(p_params, '{}')) loop
+    insert into crm.parameter_definitions (entity, class_id, code, name, type)
+    values ('tariff', v_class, v_key, v_key, case when v_value ~ '^\d+(\.\d+)?$' then 'number' else 'text' end);
+  end loop;
+  insert into catalog.products (operator_id, class_id, code, name)
+  values (p_operator_id, v_class, 'p' || v_suffix, 'Usage ' || v_suffix) returning id into v_product;
+  insert into catalog.tariffs (product_id, code, name) values (v_product, 't' || v_suffix, 'Tariff ' || v_suffix)
+  returning id into v_id;
+  insert into catalog.prices (tariff_id, valid, monthly_fee) values (v_id, daterange('2020-01-01', null), p_price);
+  perform crm.set_parameters('tariff', v_id, p_params);
+  return v_id;
+end;
+$$;
+
+-- A running voice service of a tariff (tests.make_usage_tariff) from a date, holding a phone number.
+create or replace function tests.make_voice_service(
+  p_customer_id bigint, p_tariff_id bigint, p_number text, p_from date default '2026-01-01'
+)
+returns bigint
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+  select crm.activate_service(p_customer_id, p_tariff_id, p_from, null,
+                              jsonb_build_object('state', 'active', 'params', jsonb_build_object('phone_number', p_number)));
+$$;
+
+-- An operator's rate table (the default one unless p_default is false), with the time bands
+-- peak (Monday to Friday 07:00-19:00), offpeak (the other weekday hours) and weekend (and
+-- 2026-11-17, a public holiday, rated as the weekend), and prices from 2020-01-01 per minute:
+--   420 Czech fixed 1.00 peak / 0.50 off-peak and weekend; 4206 and 4207 Czech mobile 2.00 / 1.50
+--   (60/60, included minutes apply); 420112 emergency 0; 4208 free phone 0; 4201188 directory 12.00
+--   with a connection fee of 5.00; 4209 premium 30.00 (1/1); 421 Slovakia 5.00, 42190 Slovak
+--   mobile 7.00 (60/60); 43 Austria 6.00 (60/1); 44 United Kingdom 4.00 (1/1); 49 Germany 5.50
+--   (30/30): international and special numbers in every band, no included minutes.
+create or replace function tests.make_rate_table(
+  p_operator_id bigint, p_code text default 'standard', p_default boolean default true
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_table bigint;
+  v_peak bigint;
+  v_off bigint;
+  v_weekend bigint;
+  v_dest bigint;
+  r record;
+begin
+  insert into billing.time_bands (operator_id, code, name)
+  values (p_operator_id, 'peak', 'Peak'), (p_operator_id, 'offpeak', 'Off-peak'), (p_operator_id, 'weekend', 'Weekend')
+  on conflict (operator_id, code) do nothing;
+  select id into v_peak from billing.time_bands where operator_id = p_operator_id and code = 'peak';
+  select id into v_off from billing.time_bands where operator_id = p_operator_id and code = 'offpeak';
+  select id into v_weekend from billing.time_bands where operator_id = p_operator_id and code = 'weekend';
+  if not exists (select from billing.time_band_hours where operator_id = p_operator_id) then
+    insert into billing.time_band_hours (operator_id, band_id, isodow, minutes)
+    select p_operator_id, b.band, d, b.minutes
+      from generate_series(1, 7) d
+     cross join (values (v_peak, int4range(420, 1140), false), (v_off, int4range(0, 420), false),
+                        (v_off, int4range(1140, 1440), false), (v_weekend, int4range(0, 1440), true)) b (band, minutes, weekend)
+     where (d >= 6) = b.weekend;
+    insert into billing.holidays (operator_id, day, band_id, name)
+    values (p_operator_id, '2026-11-17', v_weekend, 'Den boje za svobodu a demokracii');
+  end if;
+  insert into billing.rate_tables (operator_id, code, name, is_default)
+  values (p_operator_id, p_code, 'Rates ' || p_code, p_default) returning id into v_table;
+  for r in
+    select * from (values
+      ('420', 'Czech Republic fixed', 'fixed', true, 1.00, 0.50, 0.00, 60, 60),
+      ('4206', 'Czech mobile', 'mobile', true, 2.00, 1.50, 0.00, 60, 60),
+      ('4207', 'Czech mobile', 'mobile', true, 2.00, 1.50, 0.00, 60, 60),
+      ('420112', 'Emergency', 'emergency', false, 0.00, null, 0.00, 1, 1),
+      ('4208', 'Free phone', 'special', false, 0.00, null, 0.00, 1, 1),
+      ('4201188', 'Directory enquiries', 'special', false, 12.00, null, 5.00, 60, 60),
+      ('4209', 'Premium rate', 'premium', false, 30.00, null, 0.00, 1, 1),
+      ('421', 'Slovakia', 'international', false, 5.00, null, 0.00, 60, 60),
+      ('42190', 'Slovakia mobile', 'international', false, 7.00, null, 0.00, 60, 60),
+      ('43', 'Austria', 'international', false, 6.00, null, 0.00, 60, 1),
+      ('44', 'United Kingdom', 'international', false, 4.00, null, 0.00, 1, 1),
+      ('49', 'Germany', 'international', false, 5.50, null, 0.00, 30, 30)
+    ) as x (prefix, name, kind, included, peak, other, fee, first_inc, next_inc)
+  loop
+    insert into billing.destinations (operator_id, rate_table_id, prefix, name, kind, uses_included_minutes)
+    values (p_operator_id, v_table, r.prefix, r.name, r.kind, r.included) returning id into v_dest;
+    if r.other is null then
+      insert into billing.rates (operator_id, destination_id, band_id, valid, price_per_minute, connection_fee,
+                                 first_increment, next_increment)
+      values (p_operator_id, v_dest, null, daterange('2020-01-01', null), r.peak, r.fee, r.first_inc, r.next_inc);
+    else
+      insert into billing.rates (operator_id, destination_id, band_id, valid, price_per_minute, connection_fee,
+                                 first_increment, next_increment)
+      values (p_operator_id, v_dest, v_peak, daterange('2020-01-01', null), r.peak, r.fee, r.first_inc, r.next_inc),
+             (p_operator_id, v_dest, null, daterange('2020-01-01', null), r.other, r.fee, r.first_inc, r.next_inc);
+    end if;
+  end loop;
+  return v_table;
+end;
+$$;
+
+-- One call record as the import stores it (a call of the operator at a local time of its zone).
+create or replace function tests.make_call(
+  p_operator_id bigint, p_src text, p_dst text, p_local_start timestamp, p_billsec integer,
+  p_disposition text default 'ANSWERED'
+)
+returns bigint
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_import bigint;
+  v_start timestamptz := p_local_start at time zone crm.business_zone(p_operator_id);
+  v_id bigint;
+begin
+  select id into v_import from billing.cdr_imports where operator_id = p_operator_id and file_name = 'tests.make_call';
+  if v_import is null then
+    insert into billing.cdr_imports (operator_id, file_name, sha256, time_zone)
+    values (p_operator_id, 'tests.make_call', sha256(convert_to('tests.make_call ' || p_operator_id, 'UTF8')),
+            crm.business_zone(p_operator_id))
+    returning id into v_import;
+  end if;
+  insert into billing.calls (operator_id, import_id, line_no, line_key, src, dst, start_at, answer_at, end_at,
+                             duration, billsec, disposition, account_number, calling_number, called_number)
+  values (p_operator_id, v_import, 0, gen_random_uuid(), p_src, p_dst, v_start,
+          case when p_disposition = 'ANSWERED' then v_start + interval '3 seconds' end,
+          v_start + make_interval(secs => p_billsec + 3), p_billsec + 3, p_billsec, p_disposition, null,
+          billing.e164(p_src), billing.called_digits(p_dst))
+  returning id into v_id;
+  update billing.cdr_imports
+     set lines = lines + 1, calls = calls + 1, first_call = least(first_call, v_start),
+         last_call = greatest(last_call, v_start)
+   where id = v_import;
+  return v_id;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- A lawful-request scenario (DR-4), numbered n (1…250) so that several can live in one database.
 -- Two customers behind CGNAT public address 198.18.n.1: Jan Novák (service s1 with contract, a CPE
 -- on a radio link to access point ap, MAC …:01) holds private 100.127.n.5 and the port block
@@ -376,4 +534,68 @@ begin
          ('10.0.0.1', t0 + interval '5 minutes', t0 + interval '6 minutes', '192.0.2.80', pub, 443, 1500, 6, 50000, 40),
          ('10.0.0.1', t0 + interval '11 minutes', t0 + interval '12 minutes', priv2, '192.0.2.80', 51000, 443, 6, 700, 7);
 end;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- uniCredit prepaid credit (UC-1, UC-2). Call as the superuser; each returns the new row's id.
+
+-- A prepaid-credit billing plan of an operator: its services are renewed from the customer's credit.
+create or replace function tests.credit_plan(p_operator_id bigint)
+returns bigint
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+  insert into billing.plans (operator_id, code, name, fixed_document, usage_document, prepaid_credit)
+  values (p_operator_id, 'uc-' || substr(md5(random()::text), 1, 8), 'uniCredit prepaid', 'none', 'none', true)
+  returning id;
+$$;
+
+-- A running service of a tariff on a new prepaid-credit plan of the customer's operator, from a date.
+create or replace function tests.credit_service(p_customer_id bigint, p_tariff_id bigint, p_from date default '2024-01-01')
+returns bigint
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+  select crm.activate_service(p_customer_id, p_tariff_id, p_from, null,
+                              jsonb_build_object('state', 'active', 'billing_plan_id',
+                                                 tests.credit_plan((select c.operator_id from crm.customers c
+                                                                     where c.id = p_customer_id))));
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Billing (BIL-2, BIL-4). Call as the superuser.
+
+-- An operator (tests.make_operator) with the number series of its documents: invoices
+-- FV{YYYY}{N:5}, credit notes DB…, payment requests VP…, advance invoices ZF…; not a VAT payer
+-- with p_vat_payer false.
+create or replace function tests.billing_operator(p_code text default null, p_vat_payer boolean default true)
+returns bigint
+language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_id bigint := tests.make_operator(p_code);
+begin
+  insert into crm.number_series (operator_id, kind, format, yearly) values
+    (v_id, 'invoice', 'FV{YYYY}{N:5}', true), (v_id, 'credit_note', 'DB{YYYY}{N:5}', true),
+    (v_id, 'payment_request', 'VP{YYYY}{N:5}', true), (v_id, 'advance_invoice', 'ZF{YYYY}{N:5}', true);
+  if not p_vat_payer then
+    update crm.operators set vat_payer = false where id = v_id;
+  end if;
+  return v_id;
+end;
+$$;
+
+-- A billing plan of an operator with the options given ({"tariff_change": "full_old_prorata_new",
+-- "fixed_document": "payment_request", …}, as billing.plans' columns).
+create or replace function tests.billing_plan(p_operator_id bigint, p_options jsonb default '{}')
+returns bigint
+language sql volatile security invoker set search_path = pg_catalog, pg_temp
+as $$
+  insert into billing.plans (operator_id, code, name, fixed_document, usage_document, mode, tax_point_rule, due_days,
+                             tariff_change, reverse_charge, advance_invoices)
+  select p_operator_id, 'p-' || substr(md5(random()::text), 1, 8), 'Test plan',
+         coalesce(p_options ->> 'fixed_document', 'invoice'), coalesce(p_options ->> 'usage_document', 'invoice'),
+         coalesce(p_options ->> 'mode', 'actual'), coalesce(p_options ->> 'tax_point_rule', 'period_end'),
+         coalesce((p_options ->> 'due_days')::integer, 14), coalesce(p_options ->> 'tariff_change', 'prorata_both'),
+         coalesce((p_options ->> 'reverse_charge')::boolean, false),
+         coalesce((p_options ->> 'advance_invoices')::boolean, false)
+  returning id;
 $$;

@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from db import settings as settings_mod
 from db.settings import Settings
 from webclient import i18n, web
-from webclient.staff import account, audit, bus, dashboard, jobs, lawful, operators, retention, users
+from webclient.staff import account, audit, billing, bus, dashboard, jobs, lawful, operators, retention, users
 from webclient.staff.catalogue_routes import routes as catalogue_routes
 from webclient.staff.customer_routes import routes as customer_routes
 from webclient.staff.net_routes import routes as network_routes
@@ -37,7 +37,12 @@ NAV: list[tuple[str, list[dict[str, Any]]]] = [
             {"label": "Customers", "href": "/customers", "icon": "people", "rights": OFFICE},
             {"label": "Catalogue", "href": "/catalogue", "icon": "box", "rights": OFFICE},
             {"label": "Network", "href": "/network", "icon": "net", "rights": OFFICE},
-            {"label": "Billing", "href": None, "icon": "invoice"},
+            {
+                "label": "Billing",
+                "href": "/billing",
+                "icon": "invoice",
+                "rights": ("admin", "billing", "support"),
+            },
             {"label": "Payments", "href": None, "icon": "bank"},
             {"label": "Helpdesk", "href": None, "icon": "chat"},
             {"label": "Processes", "href": None, "icon": "flow"},
@@ -138,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *customer_routes(),
         *catalogue_routes(),
         *network_routes(),
+        *billing.routes(),
         *lawful.routes(),
         *retention.routes(),
         Mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static"),

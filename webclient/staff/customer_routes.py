@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from webclient.staff import customers, orders
+from webclient.staff import billing, customers, orders
 from webclient.web import staff_page, staff_view
 
 GET_POST = ["GET", "POST"]
@@ -18,7 +18,13 @@ def routes() -> list[Route]:
         Route("/customers", staff_page(customers.customer_list)),
         Route("/customers/rows", staff_page(customers.customer_rows)),
         Route("/customers/new", staff_page(customers.customer_new), methods=GET_POST),
-        Route(c, staff_view(customers.customer_card, customers.CARD_CALL, customers.card_params)),
+        # The billing tabs (account, documents, uniCredit) are pages of their own (billing.card_tabs).
+        Route(
+            c,
+            billing.card_tabs(
+                staff_view(customers.customer_card, customers.CARD_CALL, customers.card_params)
+            ),
+        ),
         Route(c, staff_page(customers.customer_save), methods=POST),
         Route(c + "/end", staff_page(customers.customer_end), methods=POST),
         Route(c + "/restore", staff_page(customers.customer_restore), methods=POST),
