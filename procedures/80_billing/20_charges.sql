@@ -214,9 +214,10 @@ returns table (
 )
 language sql stable security invoker set search_path = pg_catalog, pg_temp
 as $$
-  -- The fixed charges the run of a month would make for the operator's services (whatever was
-  -- made already): a recurring fee per tariff and billing period and the tariff's setup fee for a
-  -- service that starts in its billing period. Services on a prepaid-credit plan are in it too
+  -- The fixed charges the run of a month would make for the operator's services: a recurring fee
+  -- per tariff and billing period not charged yet (a period with any recurring fee charged is
+  -- left out whole, with its setup fee: the run charges both at once) and the tariff's setup fee
+  -- for a service that starts in its billing period (the run leaves out one charged before). Services on a prepaid-credit plan are in it too
   -- (marked): their renewal from credit (UC-2) charges them, the run does not. Amounts in the
   -- product's price mode, the other derived with the rate on the tax point (the period's last day;
   -- the operator's today for a tax point on the issue or payment day, which the document then has).
@@ -233,38 +234,72 @@ as $$
     select o.id, o.vat_payer, crm.business_date(o.id) as today from crm.operators o where o.id = p_operator_id
   ),
   starts as materialized (
-    -- every billing period that starts in the month before, this one or the next: per offset (the
-    -- plan's mode), length and billing day, with the index of its month (year × 12 + month)
+    -- every billing period that starts from thirteen months before the run's month to the next
+    -- one: per offset from the run's month (the plan's mode; the earlier ones for a catch-up),
+    -- length and billing day, with the index of its month (year × 12 + month)
     select x.off, x.months, x.day, daterange(x.lo, x.hi) as period, x.lo, x.hi, x.hi - x.lo as period_days,
            x.month_index
       from (select m.off, l.months, d.day, m.first + d.day - 1 as lo,
                    (m.first + pg_catalog.make_interval(months => l.months))::date + d.day - 1 as hi,
                    extract(year from m.first)::integer * 12 + extract(month from m.first)::integer as month_index
               from (select o.off, (p_month + pg_catalog.make_interval(months => o.off))::date as first
-                      from unnest(array[-1, 0, 1]) o (off)) m
+                      from generate_series(-13, 1) o (off)) m
              cross join unnest(array[1, 2, 3, 6, 12]) l (months)
              cross join generate_series(1, 28) d (day)) x
+  ),
+  runs_done as materialized (
+    -- the months of the twelve before that the operator's billing ran for (and was not cancelled)
+    select distinct r.period
+      from billing.runs r
+     where r.operator_id = p_operator_id and r.state in ('done', 'issued')
+       and r.period >= (p_month - interval '12 months')::date and r.period < p_month
   ),
   services as materialized (
     -- the services billed for a period that starts in the run's month (as their plan's mode says),
     -- and the days they are billed for in it, b_lo to b_hi (plain dates: range operators on every
-    -- row cost more than the rest of the query)
+    -- row cost more than the rest of the query). A service that is or was running: not one still
+    -- ordered. Catch-up: a service whose first billed day is at most thirteen months before the
+    -- run's month also has its earlier periods (up to twelve months back) that a finished run of
+    -- the operator billed, as its mode says, before the service started or while it was still
+    -- ordered: the run charges those of them that were never charged. A month no run billed is
+    -- not caught up (its own run bills it), nor is the history of a first run.
     select x.*, greatest(x.lo, lower(x.valid), coalesce(x.bill_from, lower(x.valid))) as b_lo,
            least(x.hi, coalesce(upper(x.valid), x.hi)) as b_hi
       from (select s.id as service_id, s.customer_id, s.bundle_id, s.bill_separately, s.period_months, s.suspended,
                    s.valid, s.bill_from, s.billing_plan_id as plan_id, pl.tariff_change, pl.fixed_document,
                    pl.tax_point_rule, pl.due_days, pl.prepaid_credit, pl.reverse_charge, st.period, st.lo, st.hi,
-                   st.period_days
+                   st.period_days, st.month_index, s.billing_day
               from crm.services s
               join billing.plans pl on pl.id = s.billing_plan_id
               join starts st on st.off = case pl.mode when 'prepaid' then 1 when 'postpaid' then -1 else 0 end
                             and st.months = s.period_months and st.day = s.billing_day
-             where s.operator_id = p_operator_id
-               and (st.month_index
-                    - (extract(year from coalesce(s.bill_from, lower(s.valid)) - (s.billing_day - 1))::integer * 12
-                       + extract(month from coalesce(s.bill_from, lower(s.valid)) - (s.billing_day - 1))::integer))
-                   % s.period_months = 0
-               and lower(s.valid) < st.hi and (upper_inf(s.valid) or upper(s.valid) > st.lo)) x
+             where s.operator_id = p_operator_id and s.state <> 'ordered'
+            union all
+            select s.id, s.customer_id, s.bundle_id, s.bill_separately, s.period_months, s.suspended, s.valid,
+                   s.bill_from, s.billing_plan_id, pl.tariff_change, pl.fixed_document, pl.tax_point_rule, pl.due_days,
+                   pl.prepaid_credit, pl.reverse_charge, st.period, st.lo, st.hi, st.period_days, st.month_index,
+                   s.billing_day
+              from crm.services s
+              join billing.plans pl on pl.id = s.billing_plan_id
+              join starts st on st.months = s.period_months and st.day = s.billing_day
+                            and st.off < case pl.mode when 'prepaid' then 1 when 'postpaid' then -1 else 0 end
+                            and st.off >= case pl.mode when 'prepaid' then 1 when 'postpaid' then -1 else 0 end - 12
+              join runs_done rd
+                on rd.period = (p_month + pg_catalog.make_interval(
+                                            months => st.off - case pl.mode when 'prepaid' then 1
+                                                                            when 'postpaid' then -1 else 0 end))::date
+             where s.operator_id = p_operator_id and s.state <> 'ordered'
+               and coalesce(s.bill_from, lower(s.valid)) >= (p_month - interval '13 months')::date
+               and coalesce(s.bill_from, lower(s.valid)) < st.hi) x
+     where (x.month_index
+            - (extract(year from coalesce(x.bill_from, lower(x.valid)) - (x.billing_day - 1))::integer * 12
+               + extract(month from coalesce(x.bill_from, lower(x.valid)) - (x.billing_day - 1))::integer))
+           % x.period_months = 0
+       and lower(x.valid) < x.hi and (upper_inf(x.valid) or upper(x.valid) > x.lo)
+       -- a period with fees charged is not charged again (a second run prices nothing)
+       and not exists (select from billing.charges c
+                        where c.service_id = x.service_id and c.kind = 'recurring' and c.period = x.period
+                          and c.key is not null)
   ),
   segments as (
     -- each tariff the service had on the days billed: its own days, or (full_old_prorata_new) the
@@ -358,6 +393,8 @@ as $$
 $$;
 -- Hash joins throughout: the estimates of the CTEs above are far too low for nested loops.
 alter function billing.period_charges(bigint, date) set enable_nestloop = off;
+-- Its sorts and hashes of a quarter of a million rows in memory, not on disk.
+alter function billing.period_charges(bigint, date) set work_mem = '64MB';
 comment on function billing.period_charges(bigint, date) is
 'The recurring and setup fees a month''s run would charge an operator''s services (pro rata, discounted).';
 revoke all on function billing.period_charges(bigint, date) from public;

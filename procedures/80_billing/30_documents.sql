@@ -322,6 +322,10 @@ begin
   return v_count;
 end;
 $$;
+-- Hash joins throughout: the estimates of the CTEs above (grouped charges) are far too low for
+-- nested loops, which would join every document to every other one's groups.
+alter function billing.make_documents(bigint) set enable_nestloop = off;
+alter function billing.make_documents(bigint) set work_mem = '64MB';
 comment on function billing.make_documents(bigint) is
 'Draft documents with lines, VAT recap and rounding for a run''s charges that no document bills yet.';
 revoke all on function billing.make_documents(bigint) from public;

@@ -109,13 +109,14 @@ begin
   -- The longest prefix: the destinations as one JSON object ('rate table:prefix': id), and
   -- per call one lookup per prefix length the operator uses, the longest first (measured on a
   -- million calls: a third of the time of one hash join per length; an index probe per call is
-  -- slower still).
+  -- slower still), done once per rate table and distinct head of the called numbers (their first
+  -- digits, as many as the longest prefix has), which the calls then join by hash.
   select coalesce(jsonb_object_agg(d.rate_table_id || ':' || d.prefix, d.id), '{}') into v_prefixes
     from billing.destinations d where d.operator_id = p_operator_id;
   select coalesce(array_agg(x.len order by x.len desc), '{}') into v_lengths
     from (select distinct length(d.prefix) as len from billing.destinations d where d.operator_id = p_operator_id) x;
   foreach v_len in array v_lengths loop
-    v_pick := v_pick || format('($11 ->> (sg.rate_table_id || '':'' || left(c.called_number, %s)))::bigint, ', v_len);
+    v_pick := v_pick || format('($11 ->> (k.rate_table_id || '':'' || left(k.head, %s)))::bigint, ', v_len);
   end loop;
 
   execute format($sql$
@@ -181,16 +182,25 @@ begin
         left join numbers ns on ns.number = c.calling_number and ns.valid @> c.start_at
        where c.operator_id = $1 and c.start_at >= $4 and c.start_at < $5
          and c.id not in (select k.call_id from billing.rated_calls k where k.run_id = any($10))
+    ), heads as materialized (
+      -- The destination of each rate table and head of a called number (the longest prefix).
+      select k.rate_table_id, k.head, coalesce(%1$s null::bigint) as destination_id
+        from (select distinct t.rate_table_id, h.head
+                from (select distinct sg.rate_table_id from segments sg where sg.rate_table_id is not null) t
+               cross join (select distinct left(n.called_number, $12) as head from numbered n) h) k
     ), calls as materialized (
       -- Each call's tariff, rate table, destination and band, computed once (materialized: the
       -- planner would compute the destination again in each join that uses it). The band: of the
       -- holiday, else of the minute of the week (1970-01-01 was a Thursday: Monday 00:00 is minute
       -- 4320 of its week).
       select c.id, c.start_at, c.local_day, c.billsec, c.billable, c.service_id, sg.tariff_id, sg.rate_table_id,
-             coalesce(%1$s null::bigint) as destination_id,
+             hd.destination_id,
              coalesce($9[c.local_day - lower($2) + 1], $8[(c.local_minute + 4320) %% 10080 + 1]) as band_id
-        from (select n.*, date '1970-01-01' + (n.local_minute / 1440)::integer as local_day from numbered n) c
+        from (select n.*, date '1970-01-01' + (n.local_minute / 1440)::integer as local_day,
+                     left(n.called_number, $12) as head
+                from numbered n) c
         left join segments sg on sg.service_id = c.service_id and sg.days @> c.local_day
+        left join heads hd on hd.rate_table_id = sg.rate_table_id and hd.head = c.head
     ), priced as (
       select c.id, c.start_at, c.service_id, c.tariff_id, c.billsec, c.destination_id, c.band_id, r.id as rate_id,
              r.price_per_minute, r.connection_fee, r.first_increment, r.next_increment,
@@ -245,7 +255,8 @@ begin
       from stored
     $sql$, v_pick)
   into v_run.calls, v_run.rated, v_run.not_billable, v_run.unrated, v_run.amount
-  using p_operator_id, p_period, v_zone, v_from, v_to, v_days, v_run.id, v_bands, v_holidays, v_runs, v_prefixes;
+  using p_operator_id, p_period, v_zone, v_from, v_to, v_days, v_run.id, v_bands, v_holidays, v_runs, v_prefixes,
+        coalesce(v_lengths[1], 0);
 
   update billing.rating_runs r
      set calls = v_run.calls, rated = v_run.rated, not_billable = v_run.not_billable, unrated = v_run.unrated,

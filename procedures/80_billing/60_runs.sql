@@ -134,8 +134,14 @@ declare
   v_count integer;
   v_total integer := 0;
   v_usage record;
+  v_nestloop text;
 begin
   select o.vat_payer into v_vat_payer from crm.operators o where o.id = v_run.operator_id;
+  -- The fees not charged before (billing.period_charges leaves out the periods charged; the setup
+  -- fees charged are left out here) by anti-joins, by hash: never a scan of the charges per fee
+  -- (which the planner picks with the statistics of a new, or nearly empty, table of charges).
+  v_nestloop := current_setting('enable_nestloop');
+  perform set_config('enable_nestloop', 'off', true);
   insert into billing.charges (
     operator_id, customer_id, payer_id, service_id, plan_id, kind, period, covered, days, period_days, tariff_id,
     description, quantity, unit, unit_price, discount_percent, price_mode, amount_without_vat, amount_with_vat,
@@ -147,14 +153,11 @@ begin
          c.document_kind, c.due_days, c.bill_separately, p_run_id, c.key, v_run.created_by
     from billing.period_charges(v_run.operator_id, v_run.period) c
    where not c.prepaid_credit
-     and case c.kind
-           when 'recurring' then not exists (select from billing.charges x
-                                              where x.service_id = c.service_id and x.kind = 'recurring'
-                                                and x.period = c.period and x.key is not null)
-           else not exists (select from billing.charges x
-                             where x.service_id = c.service_id and x.kind = 'one_time' and x.key = 'setup')
-         end;
+     and not exists (select from billing.charges x
+                      where c.kind = 'one_time' and x.service_id = c.service_id and x.kind = 'one_time'
+                        and x.key = 'setup');
   get diagnostics v_count = row_count;
+  perform set_config('enable_nestloop', v_nestloop, true);
   v_total := v_total + v_count;
   perform billing.refresh_statistics('billing.charges', v_count);
 
@@ -210,6 +213,7 @@ end;
 $$;
 comment on function billing.run_charges(bigint) is
 'The charges of a billing run: fees not charged before, usage, staff-added charges due (set-based).';
+alter function billing.run_charges(bigint) set work_mem = '64MB';
 revoke all on function billing.run_charges(bigint) from public;
 grant execute on function billing.run_charges(bigint) to mango_billing, mango_agent_scheduler;
 
