@@ -22,13 +22,11 @@ create or replace trigger _100_immutable before update or delete on billing.docu
 for each row execute function billing.tg_documents__immutable();
 
 -- A line or a VAT recap row belongs to its document: nothing is added to, changed in or removed
--- from an issued document. Per statement, over the statement's transition tables (a billing run
+-- from an issued document. Per statement, over the statement's transition table (a billing run
 -- inserts a line per charge: one check of them all, not a query per row): the rows a statement
 -- adds (insert, and the new rows of an update) and those it takes away (delete, the old rows of an
--- update) must not belong to an issued document.
-drop function if exists billing.tg_document_parts__immutable() cascade;
-
-create or replace function billing.tg_document_parts__added()
+-- update) must not belong to an issued document. Each trigger names its transition table `parts`.
+create or replace function billing.tg_document_parts__immutable()
 returns trigger
 language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
 as $$
@@ -36,7 +34,7 @@ declare
   v_number text;
 begin
   select d.number into v_number
-    from new_rows n join billing.documents d on d.id = n.document_id
+    from parts p join billing.documents d on d.id = p.document_id
    where d.state = 'issued'
    limit 1;
   if found then
@@ -45,30 +43,9 @@ begin
   return null;
 end;
 $$;
-comment on function billing.tg_document_parts__added() is
-'Refuse to add lines or VAT recap rows to an issued document, or change them (per statement).';
-revoke all on function billing.tg_document_parts__added() from public;
-
-create or replace function billing.tg_document_parts__removed()
-returns trigger
-language plpgsql volatile security invoker set search_path = pg_catalog, pg_temp
-as $$
-declare
-  v_number text;
-begin
-  select d.number into v_number
-    from old_rows o join billing.documents d on d.id = o.document_id
-   where d.state = 'issued'
-   limit 1;
-  if found then
-    raise exception 'document % is issued: its lines and VAT recap cannot change', v_number using errcode = 'MG041';
-  end if;
-  return null;
-end;
-$$;
-comment on function billing.tg_document_parts__removed() is
-'Refuse to change or remove lines or VAT recap rows of an issued document (per statement).';
-revoke all on function billing.tg_document_parts__removed() from public;
+comment on function billing.tg_document_parts__immutable() is
+'Refuse to add, change or remove lines or VAT recap rows of an issued document (per statement).';
+revoke all on function billing.tg_document_parts__immutable() from public;
 
 do $$
 declare
@@ -77,17 +54,17 @@ begin
   foreach v_table in array array['document_lines', 'document_vat'] loop
     execute format('drop trigger if exists _100_immutable on billing.%I', v_table);
     execute format('create or replace trigger _100_immutable_insert after insert on billing.%I '
-                   'referencing new table as new_rows for each statement '
-                   'execute function billing.tg_document_parts__added()', v_table);
+                   'referencing new table as parts for each statement '
+                   'execute function billing.tg_document_parts__immutable()', v_table);
     execute format('create or replace trigger _100_immutable_update_new after update on billing.%I '
-                   'referencing new table as new_rows for each statement '
-                   'execute function billing.tg_document_parts__added()', v_table);
+                   'referencing new table as parts for each statement '
+                   'execute function billing.tg_document_parts__immutable()', v_table);
     execute format('create or replace trigger _100_immutable_update_old after update on billing.%I '
-                   'referencing old table as old_rows for each statement '
-                   'execute function billing.tg_document_parts__removed()', v_table);
+                   'referencing old table as parts for each statement '
+                   'execute function billing.tg_document_parts__immutable()', v_table);
     execute format('create or replace trigger _100_immutable_delete after delete on billing.%I '
-                   'referencing old table as old_rows for each statement '
-                   'execute function billing.tg_document_parts__removed()', v_table);
+                   'referencing old table as parts for each statement '
+                   'execute function billing.tg_document_parts__immutable()', v_table);
   end loop;
 end;
 $$;
